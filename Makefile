@@ -1,0 +1,187 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# ffpf-bpf: FFPF flows on eBPF/XDP.
+#   make            build library, command, tests (output in build/)
+#   make demo       install deps, build, run the demo in its own namespaces
+#   make test       unit, BPF and integration tests (root)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   V=1             show commands
+
+VERSION   := 0.1.0
+SOVERSION := 0
+PREFIX    ?= /usr/local
+LIBDIR    ?= $(PREFIX)/lib
+INCDIR    ?= $(PREFIX)/include
+BINDIR    ?= $(PREFIX)/sbin
+MANDIR    ?= $(PREFIX)/share/man
+PCDIR     ?= $(LIBDIR)/pkgconfig
+
+OUT       := build
+CC        ?= cc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+PKGCONFIG ?= pkg-config
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# Probe the tools once, with a message that says what to do.
+need_tool = $(if $(shell command -v $(1) 2>/dev/null),,$(error $(1) not found: run 'make deps' (or: apt-get install $(2))))
+ifeq ($(filter deps clean help,$(MAKECMDGOALS)),)
+$(call need_tool,$(CLANG),clang)
+$(call need_tool,$(BPFTOOL),bpftool)
+$(call need_tool,$(PKGCONFIG),pkg-config)
+ifeq ($(shell $(PKGCONFIG) --exists libbpf && echo y),)
+$(error libbpf not found by pkg-config: run 'make deps' (or: apt-get install libbpf-dev))
+endif
+endif
+
+ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+LIBS      := $(shell $(PKGCONFIG) --libs libbpf 2>/dev/null) -lelf -lz
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration \
+	     -D_GNU_SOURCE -Iinclude -Iuser/lib -I$(OUT)/skel
+LIB_CFLAGS := $(CFLAGS) -fPIC -fvisibility=hidden
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	     -Ivmlinux -Iinclude -Ibpf -Ibpf/lib
+
+# BPF objects: the root program and one object per filter class.
+BPF_CLASSES := match count sample
+BPF_SRCS  := bpf/root.bpf.c $(addprefix bpf/filters/,$(addsuffix .bpf.c,$(BPF_CLASSES)))
+BPF_HDRS  := $(wildcard bpf/lib/*.h) include/ffpf/abi.h include/ffpf/mbuf.h vmlinux/vmlinux.h
+BPF_OBJS  := $(patsubst %.bpf.c,$(OUT)/bpf/%.bpf.o,$(notdir $(BPF_SRCS)))
+SKELS     := $(patsubst %.bpf.c,$(OUT)/skel/%.skel.h,$(notdir $(BPF_SRCS)))
+
+LIB_SRCS  := $(wildcard user/lib/*.c)
+LIB_OBJS  := $(patsubst user/lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
+LIB_HDRS  := $(wildcard user/lib/*.h include/ffpf/*.h)
+CMD_SRCS  := $(wildcard user/cmd/*.c)
+CMD_OBJS  := $(patsubst user/cmd/%.c,$(OUT)/cmd/%.o,$(CMD_SRCS))
+
+STATIC    := $(OUT)/libffpfbpf.a
+SHARED    := $(OUT)/libffpfbpf.so.$(VERSION)
+CMD       := $(OUT)/ffpf-bpf
+PC        := $(OUT)/libffpfbpf.pc
+
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+BPFT_SRCS := $(wildcard tests/bpf/*.c)
+
+.PHONY: all lib cmd tests test test-unit test-bpf test-integration demo deps \
+	install uninstall clean vmlinux help bench
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: lib cmd tests
+
+help:
+	@sed -n '2,7p' Makefile | sed 's/^# //'
+
+lib: $(STATIC) $(SHARED) $(PC)
+cmd: $(CMD)
+
+# --- BPF ---------------------------------------------------------------
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(OUT)/bpf/%.bpf.o: bpf/filters/%.bpf.c $(BPF_HDRS) | $(OUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(OUT)/skel/%.skel.h: $(OUT)/bpf/%.bpf.o | $(OUT)/skel
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name ffpf_$* > $@
+
+# --- library -----------------------------------------------------------
+$(OUT)/lib/%.o: user/lib/%.c $(LIB_HDRS) $(SKELS) | $(OUT)/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(LIB_CFLAGS) -DFFPF_VERSION='"$(VERSION)"' -c $< -o $@
+
+$(STATIC): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(SHARED): $(LIB_OBJS) user/lib/libffpfbpf.map
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libffpfbpf.so.$(SOVERSION) \
+		-Wl,--version-script=user/lib/libffpfbpf.map $(LIB_OBJS) -o $@ $(LIBS)
+	$(Q)ln -sf libffpfbpf.so.$(VERSION) $(OUT)/libffpfbpf.so.$(SOVERSION)
+	$(Q)ln -sf libffpfbpf.so.$(SOVERSION) $(OUT)/libffpfbpf.so
+
+$(PC): user/lib/libffpfbpf.pc.in Makefile | $(OUT)
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|;s|@LIBDIR@|$(LIBDIR)|;s|@INCDIR@|$(INCDIR)|;s|@VERSION@|$(VERSION)|' $< > $@
+
+# --- command -----------------------------------------------------------
+$(OUT)/cmd/%.o: user/cmd/%.c $(LIB_HDRS) | $(OUT)/cmd
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# Linked against the static library: the command runs from build/ as is.
+$(CMD): $(CMD_OBJS) $(STATIC)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CMD_OBJS) $(STATIC) -o $@ $(LIBS)
+
+# --- tests -------------------------------------------------------------
+tests: $(OUT)/tests/unit $(OUT)/tests/bpf
+
+$(OUT)/tests/unit: $(UNIT_SRCS) $(STATIC) | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(UNIT_SRCS) $(STATIC) -o $@ -lcriterion $(LIBS)
+
+$(OUT)/tests/bpf: $(BPFT_SRCS) $(STATIC) | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(BPFT_SRCS) $(STATIC) -o $@ -lcriterion $(LIBS)
+
+test: all
+	$(Q)bash tests/run.sh
+
+test-unit: tests
+	$(Q)$(OUT)/tests/unit
+
+test-bpf: tests
+	$(Q)$(OUT)/tests/bpf
+
+test-integration: all
+	$(Q)bash tests/run.sh integration
+
+# --- user-facing -------------------------------------------------------
+deps:
+	$(Q)bash tools/deps.sh
+	$(Q)bash tools/bpffs.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash tools/demo.sh
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+install: lib cmd
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/ffpf $(DESTDIR)$(PCDIR) \
+		$(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	ln -sf libffpfbpf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libffpfbpf.so.$(SOVERSION)
+	ln -sf libffpfbpf.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libffpfbpf.so
+	install -m 644 include/ffpf/*.h $(DESTDIR)$(INCDIR)/ffpf/
+	install -m 644 $(PC) $(DESTDIR)$(PCDIR)/
+	install -m 755 $(CMD) $(DESTDIR)$(BINDIR)/
+	install -m 644 docs/ffpf-bpf.8 $(DESTDIR)$(MANDIR)/man8/
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libffpfbpf.* $(DESTDIR)$(PCDIR)/libffpfbpf.pc \
+		$(DESTDIR)$(BINDIR)/ffpf-bpf $(DESTDIR)$(MANDIR)/man8/ffpf-bpf.8
+	rm -rf $(DESTDIR)$(INCDIR)/ffpf
+
+$(OUT) $(OUT)/bpf $(OUT)/skel $(OUT)/lib $(OUT)/cmd $(OUT)/tests:
+	$(Q)mkdir -p $@
+
+clean:
+	rm -rf $(OUT)

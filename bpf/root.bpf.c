@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * root.bpf.c - the one program attached to an interface.
+ *
+ * 1. Parse the packet once into the per-CPU ffpf_pkt.
+ * 2. Pick the candidate flows: active ones whose guard (a copy of their
+ *    leading `match`) accepts the packet, so a flow that cannot match costs
+ *    no tail call at all.
+ * 3. Run each candidate's chain through its own dispatcher subprogram: a
+ *    tail call from a subprogram returns to the caller when the chain ends,
+ *    so the root sees every flow's verdict and the jump table needs no hop
+ *    from one flow to the next. Each dispatcher's slot is a constant.
+ * 4. Sink: account matched flows. Packets always continue (XDP_PASS); the
+ *    PBuf/IBuf hand-over hooks in here.
+ *
+ * The kernel allows 33 tail calls per packet across all of this; user
+ * space refuses any composition whose worst case would exceed that.
+ */
+#include "lib/parse.h"
+#include "lib/match.h"
+#include "lib/maps.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct ffpf_ctl);
+} ffpf_ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FFPF_MAX_FLOWS);
+	__type(key, __u32);
+	__type(value, struct ffpf_match_cfg);
+} ffpf_guards SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FFPF_MAX_FLOWS);
+	__type(key, __u32);
+	__type(value, struct ffpf_flow_counters);
+} ffpf_fstats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ffpf_root_counters);
+} ffpf_rstats SEC(".maps");
+
+/* Written by user space only: the flow directory (see ffpf/abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FFPF_MAX_FLOWS);
+	__type(key, __u32);
+	__type(value, struct ffpf_flow_desc);
+} ffpf_flows SEC(".maps");
+
+struct ffpf_guard_ctx {
+	const struct ffpf_pkt *p;
+	__u64 cand;
+	__u64 guarded;
+};
+
+/* bpf_loop callback: the match is verified once, not once per flow. */
+static long ffpf_guard_one(__u32 i, void *data)
+{
+	struct ffpf_guard_ctx *gc = data;
+	struct ffpf_match_cfg *g;
+	__u64 bit;
+
+	if (i >= FFPF_MAX_FLOWS || !gc->guarded)
+		return 1;
+	bit = 1ULL << i;
+	if (!(gc->guarded & bit))
+		return 0;
+	gc->guarded &= ~bit;
+	g = bpf_map_lookup_elem(&ffpf_guards, &i);
+	if (!g || !ffpf_match_eval(g, gc->p))
+		gc->cand &= ~bit;
+	return 0;
+}
+
+/* Clear the bits of guarded flows whose guard rejects the packet. */
+static __always_inline __u64 ffpf_guard(__u64 cand, __u64 guarded,
+					const struct ffpf_pkt *p)
+{
+	struct ffpf_guard_ctx gc = { .p = p, .cand = cand, .guarded = guarded };
+
+	bpf_loop(FFPF_MAX_FLOWS, ffpf_guard_one, &gc, 0);
+	return gc.cand;
+}
+
+/*
+ * What a dispatcher returns when its tail call fails. It must be opaque:
+ * were it a literal, clang would propagate the constant into the caller
+ * (and the verifier would track it) as if the chain's own verdict never
+ * came back. A volatile global is read, so neither can assume its value.
+ */
+volatile int ffpf_missed_verdict = FFPF_V_ERROR;
+
+/* One dispatcher per flow so each tail call has a constant index. */
+#define FFPF_DISPATCHER(a, b)						\
+	static __noinline int ffpf_run_##a##b(struct xdp_md *ctx)	\
+	{								\
+		bpf_tail_call(ctx, &ffpf_progs, 8 * a + b);		\
+		return ffpf_missed_verdict;				\
+	}
+#define FFPF_DISPATCHERS8(a)						\
+	FFPF_DISPATCHER(a, 0) FFPF_DISPATCHER(a, 1) FFPF_DISPATCHER(a, 2) \
+	FFPF_DISPATCHER(a, 3) FFPF_DISPATCHER(a, 4) FFPF_DISPATCHER(a, 5) \
+	FFPF_DISPATCHER(a, 6) FFPF_DISPATCHER(a, 7)
+
+FFPF_DISPATCHERS8(0) FFPF_DISPATCHERS8(1) FFPF_DISPATCHERS8(2)
+FFPF_DISPATCHERS8(3) FFPF_DISPATCHERS8(4) FFPF_DISPATCHERS8(5)
+FFPF_DISPATCHERS8(6) FFPF_DISPATCHERS8(7)
+
+/*
+ * The matched mask lives in the packet context, not on the stack: a stack
+ * constant would make the verifier explore every subset of 64 verdicts.
+ */
+static __always_inline void ffpf_account(__u32 flow, int verdict, __u32 len,
+					 struct ffpf_pkt *p, struct ffpf_root_counters *rc)
+{
+	struct ffpf_flow_counters *fc = bpf_map_lookup_elem(&ffpf_fstats, &flow);
+
+	if (!fc)
+		return;
+	fc->dispatched++;
+	if (verdict == FFPF_V_ACCEPT) {
+		fc->packets++;
+		fc->bytes += len;
+		p->matched |= 1ULL << flow;
+	} else if (verdict != FFPF_V_REJECT) {
+		fc->missed++;
+		rc->missed++;
+	}
+}
+
+/* Flow index 8*a + b runs through dispatcher ffpf_run_ab. */
+#define FFPF_RUN(a, b)							\
+	if (cand & (1ULL << (8 * a + b)))				\
+		ffpf_account(8 * a + b, ffpf_run_##a##b(ctx), len, p, rc);
+#define FFPF_RUN8(a)							\
+	FFPF_RUN(a, 0) FFPF_RUN(a, 1) FFPF_RUN(a, 2) FFPF_RUN(a, 3)	\
+	FFPF_RUN(a, 4) FFPF_RUN(a, 5) FFPF_RUN(a, 6) FFPF_RUN(a, 7)
+
+SEC("xdp")
+int ffpf_root(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ffpf_root_counters *rc;
+	struct ffpf_ctl *ctl;
+	struct ffpf_pkt *p;
+	__u64 cand;
+	__u32 zero = 0, len;
+
+	p = ffpf_pkt_get();
+	rc = bpf_map_lookup_elem(&ffpf_rstats, &zero);
+	ctl = bpf_map_lookup_elem(&ffpf_ctl, &zero);
+	if (!p || !rc || !ctl)
+		return XDP_PASS;
+
+	ffpf_parse(data, end, p);
+	len = p->len;
+	rc->rx_packets++;
+	rc->rx_bytes += len;
+	if (p->flags & FFPF_PF_TRUNC)
+		rc->truncated++;
+	if (p->flags & FFPF_PF_BAD)
+		rc->malformed++;
+	if (!(p->flags & FFPF_PF_L3))
+		rc->non_ip++;
+
+	cand = ctl->active & ctl->present;
+	if (cand & ctl->guarded)
+		cand = ffpf_guard(cand, cand & ctl->guarded, p);
+	if (!cand)
+		return XDP_PASS;
+
+	FFPF_RUN8(0) FFPF_RUN8(1) FFPF_RUN8(2) FFPF_RUN8(3)
+	FFPF_RUN8(4) FFPF_RUN8(5) FFPF_RUN8(6) FFPF_RUN8(7)
+
+	if (p->matched)
+		rc->matched++;
+	return XDP_PASS;
+}
+
+char _license[] SEC("license") = "Dual BSD/GPL";

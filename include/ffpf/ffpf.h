@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * ffpf/ffpf.h - libffpfbpf: FFPF flows on eBPF/XDP.
+ *
+ * A flow is a generalised socket: create it on an interface, populate it
+ * with a chain of filters, instantiate it (the whole chain is checked,
+ * then every filter is loaded as its own BPF program and chained by tail
+ * calls), activate and pause it at will, and close it. Closing, or the
+ * process dying, removes every trace of the flow unless it was pinned.
+ *
+ * Conventions (as in libbpf): int functions return 0 or a negative errno;
+ * pointer functions return NULL and set errno. Human-readable detail goes
+ * through the print callback set with ffpf_set_print().
+ */
+#ifndef FFPF_FFPF_H
+#define FFPF_FFPF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <ffpf/abi.h>
+#include <ffpf/mbuf.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FFPF_API __attribute__((visibility("default")))
+
+/* Zero-initialised, sized options, as libbpf's LIBBPF_OPTS. */
+#define FFPF_OPTS(TYPE, NAME, ...)					\
+	struct TYPE NAME = ({						\
+		memset(&NAME, 0, sizeof(struct TYPE));			\
+		(struct TYPE){ .sz = sizeof(struct TYPE), __VA_ARGS__ };	\
+	})
+
+enum ffpf_print_level {
+	FFPF_WARN,
+	FFPF_INFO,
+	FFPF_DEBUG,
+};
+
+typedef int (*ffpf_print_fn_t)(enum ffpf_print_level level,
+			       const char *fmt, va_list args);
+
+/*
+ * Set the print callback; returns the previous one. NULL silences the
+ * library. The default prints warnings and info to stderr.
+ */
+FFPF_API ffpf_print_fn_t ffpf_set_print(ffpf_print_fn_t fn);
+
+/* Library version, "MAJOR.MINOR.PATCH". */
+FFPF_API const char *ffpf_version(void);
+
+struct ffpf_flow;
+
+enum ffpf_flow_flags {
+	/* Keep the flow after the process exits, pinned under
+	 * /sys/fs/bpf/ffpf/<ifname>/<name>/ (see ffpf-bpf(8) list/close). */
+	FFPF_FLOW_PIN	= 1 << 0,
+};
+
+struct ffpf_flow_opts {
+	size_t sz;		/* sizeof(struct ffpf_flow_opts) */
+	const char *name;	/* flow name; default "flowN" */
+	__u32 flags;		/* enum ffpf_flow_flags */
+	size_t :0;
+};
+
+/*
+ * Create an empty flow on interface @ifname (ingress XDP). The interface's
+ * root program is attached when the first flow on it is instantiated.
+ * Returns NULL with errno = ENODEV (no such interface), EINVAL (bad
+ * options), ENOMEM.
+ */
+FFPF_API struct ffpf_flow *ffpf_flow_create(const char *ifname,
+					    const struct ffpf_flow_opts *opts);
+
+/*
+ * Append the filters described by @spec, e.g.
+ * "match(udp, dst port 53) -> sample(10) -> count". Can be called several
+ * times; chains are concatenated. A spec error is printed as
+ * "spec:LINE:COL: message" and returns -EINVAL. -EBUSY once instantiated.
+ */
+FFPF_API int ffpf_flow_populate(struct ffpf_flow *flow, const char *spec);
+
+/*
+ * Append one filter programmatically: @cls is a class name ("match",
+ * "count", "sample"), @args its argument list as in a spec, without
+ * parentheses (may be NULL). Same errors as ffpf_flow_populate().
+ */
+FFPF_API int ffpf_flow_add_filter(struct ffpf_flow *flow, const char *cls,
+				  const char *args);
+
+/*
+ * Check the whole chain, load every filter and chain them; attach the
+ * interface's root program if this is its first flow. The flow starts
+ * paused. Errors: -E2BIG (too many stages, or the composition with the
+ * interface's other flows would exceed the kernel's tail-call limit),
+ * -ENOSPC (no free flow slot on the interface), -EEXIST (a flow of that
+ * name exists on the interface), -EPERM, or the loader's error.
+ */
+FFPF_API int ffpf_flow_instantiate(struct ffpf_flow *flow);
+
+/* Start / stop delivering packets to the flow's chain: one word flipped. */
+FFPF_API int ffpf_flow_activate(struct ffpf_flow *flow);
+FFPF_API int ffpf_flow_pause(struct ffpf_flow *flow);
+
+/*
+ * Remove the flow's filters and free its maps (a pinned flow is unpinned
+ * too). Detaches the root program when the interface has no flow left.
+ * Safe on NULL.
+ */
+FFPF_API void ffpf_flow_close(struct ffpf_flow *flow);
+
+/*
+ * Keep an instantiated flow after the process exits (as FFPF_FLOW_PIN).
+ * -EBUSY if this process has unpinned flows on the same interface: a
+ * datapath is either pinned with all its flows or owned by one process.
+ */
+FFPF_API int ffpf_flow_pin(struct ffpf_flow *flow);
+
+/*
+ * Make the next ffpf_flow_close() free only this handle, leaving the
+ * pinned flow running in the kernel (as bpf_link__disconnect()).
+ * -EINVAL if the flow is not pinned.
+ */
+FFPF_API int ffpf_flow_disconnect(struct ffpf_flow *flow);
+
+FFPF_API const char *ffpf_flow_name(const struct ffpf_flow *flow);
+FFPF_API const char *ffpf_flow_ifname(const struct ffpf_flow *flow);
+FFPF_API int ffpf_flow_nfilters(const struct ffpf_flow *flow);
+/* Class name of filter @idx (0-based), or NULL. */
+FFPF_API const char *ffpf_flow_filter_class(const struct ffpf_flow *flow, int idx);
+FFPF_API bool ffpf_flow_is_active(const struct ffpf_flow *flow);
+
+struct ffpf_flow_stats {
+	size_t sz;
+	__u64 packets;		/* accepted by the whole chain */
+	__u64 bytes;
+	__u64 dispatched;	/* handed to the chain */
+	__u64 missed;		/* failed tail calls on this flow's chain */
+	size_t :0;
+};
+
+/* Sum the flow's per-CPU counters into @st (st->sz must be set). */
+FFPF_API int ffpf_flow_stats(const struct ffpf_flow *flow,
+			     struct ffpf_flow_stats *st);
+
+/* Copy filter @idx's MBuf header (seen/passed) into @hdr. */
+FFPF_API int ffpf_flow_filter_stats(const struct ffpf_flow *flow, int idx,
+				    struct ffpf_mbuf_hdr *hdr);
+
+/*
+ * Filter @idx's MBuf, memory-mapped: the layout is the class's struct in
+ * ffpf/mbuf.h. Valid until ffpf_flow_close(). Writes go live (e.g.
+ * ffpf_sample_mbuf.every). Returns NULL with errno set; *@size gets the
+ * mapped length if @size is not NULL.
+ */
+FFPF_API void *ffpf_flow_filter_mbuf(struct ffpf_flow *flow, int idx,
+				     size_t *size);
+
+struct ffpf_iface_stats {
+	size_t sz;
+	__u64 rx_packets;
+	__u64 rx_bytes;
+	__u64 matched;
+	__u64 truncated;
+	__u64 malformed;
+	__u64 non_ip;
+	__u64 missed;
+	size_t :0;
+};
+
+/* Root-program counters of the interface the flow lives on. */
+FFPF_API int ffpf_flow_iface_stats(const struct ffpf_flow *flow,
+				   struct ffpf_iface_stats *st);
+
+/*
+ * Check a spec without loading anything: parse it and every filter's
+ * arguments. Returns 0, or -EINVAL with the error printed as
+ * "spec:LINE:COL: message". If @nfilters is not NULL it gets the length.
+ */
+FFPF_API int ffpf_spec_check(const char *spec, int *nfilters);
+
+/* --- Pinned flows, for a process other than the one that created them --- */
+
+#define FFPF_PIN_ROOT "/sys/fs/bpf/ffpf"
+
+struct ffpf_pinned_flow {
+	char ifname[32];
+	char name[FFPF_NAME_LEN];
+	char spec[FFPF_SPEC_LEN];
+	int index;		/* flow slot on the interface */
+	bool active;
+	__u32 owner_pid;
+	__u32 nstages;
+	struct ffpf_flow_counters counters;	/* summed over CPUs */
+};
+
+typedef int (*ffpf_pinned_cb)(const struct ffpf_pinned_flow *pf, void *ctx);
+
+/*
+ * Call @cb for every flow in the datapaths pinned under FFPF_PIN_ROOT
+ * (@ifname NULL for all interfaces). Stops and returns @cb's value when
+ * it is non-zero. -ENOENT if nothing is pinned.
+ */
+FFPF_API int ffpf_pinned_foreach(const char *ifname, ffpf_pinned_cb cb, void *ctx);
+FFPF_API int ffpf_pinned_activate(const char *ifname, const char *name);
+FFPF_API int ffpf_pinned_pause(const char *ifname, const char *name);
+/* Remove a pinned flow; the interface's datapath goes with its last flow. */
+FFPF_API int ffpf_pinned_close(const char *ifname, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FFPF_FFPF_H */

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * ffpf/mbuf.h - the MBuf layout of each built-in filter class.
+ *
+ * A filter instance's MBuf is a one-entry BPF_F_MMAPABLE array that holds
+ * its configuration and its persistent state. The application maps it
+ * (ffpf_flow_filter_mbuf()) and reads counters directly; the datapath
+ * updates counters with atomic adds. Every MBuf starts with the same
+ * header so generic tools can show seen/passed for any filter.
+ */
+#ifndef FFPF_MBUF_H
+#define FFPF_MBUF_H
+
+#include "abi.h"
+
+struct ffpf_mbuf_hdr {
+	__u64 seen;		/* packets that reached this stage */
+	__u64 passed;		/* packets this stage passed on */
+};
+
+/* ffpf_match_cfg.fields: which constraints apply (all of them must hold). */
+enum ffpf_match_field {
+	FFPF_M_IPVER	= 1 << 0,	/* ip_ver */
+	FFPF_M_PROTO	= 1 << 1,	/* l4_proto */
+	FFPF_M_SRC	= 1 << 2,	/* src / src_plen */
+	FFPF_M_DST	= 1 << 3,	/* dst / dst_plen */
+	FFPF_M_ANYADDR	= 1 << 4,	/* any / any_plen: source or destination */
+	FFPF_M_SPORT	= 1 << 5,	/* sport_lo..sport_hi */
+	FFPF_M_DPORT	= 1 << 6,	/* dport_lo..dport_hi */
+	FFPF_M_ANYPORT	= 1 << 7,	/* port_lo..port_hi: source or destination */
+	FFPF_M_TCPFLAGS	= 1 << 8,	/* (tcp_flags & tcp_mask) == tcp_value */
+	FFPF_M_VLAN	= 1 << 9,	/* any VLAN tag equals vlan_id */
+	FFPF_M_ANYVLAN	= 1 << 10,	/* packet carries at least one VLAN tag */
+	FFPF_M_ICMPTYPE	= 1 << 11,	/* icmp_type (ICMP or ICMPv6) */
+};
+
+/*
+ * Configuration of one `match`. Addresses are 16 bytes, IPv4 v4-mapped,
+ * stored already masked to their prefix length (0..128).
+ */
+struct ffpf_match_cfg {
+	__u32 fields;		/* enum ffpf_match_field */
+	__u8  ip_ver;
+	__u8  l4_proto;
+	__u8  tcp_mask;
+	__u8  tcp_value;
+	__u16 sport_lo, sport_hi;
+	__u16 dport_lo, dport_hi;
+	__u16 port_lo, port_hi;
+	__u16 vlan_id;
+	__u8  icmp_type;
+	__u8  src_plen;
+	__u8  dst_plen;
+	__u8  any_plen;
+	__u8  pad[2];
+	__u8  src[16];
+	__u8  dst[16];
+	__u8  any[16];
+};
+
+struct ffpf_match_mbuf {
+	struct ffpf_mbuf_hdr hdr;
+	struct ffpf_match_cfg cfg;
+};
+
+struct ffpf_count_mbuf {
+	struct ffpf_mbuf_hdr hdr;	/* hdr.passed == packets counted */
+	__u64 bytes;
+};
+
+struct ffpf_sample_mbuf {
+	struct ffpf_mbuf_hdr hdr;
+	__u32 every;		/* pass 1 packet in `every` (>= 1); writable live */
+	__u32 pad;
+};
+
+#endif /* FFPF_MBUF_H */

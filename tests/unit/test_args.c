@@ -1,0 +1,497 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * test_args.c - unit tests of the built-in classes' argument parsers and
+ * of ffpf_match_may_overlap() (user/lib/args.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <criterion/criterion.h>
+
+#include "spec.h"
+
+/* Parse a one-filter spec text; the caller frees. */
+static struct ffpf_spec *one_filter(const char *text)
+{
+	struct ffpf_spec_error err = { 0 };
+	struct ffpf_spec *spec = NULL;
+	int ret = ffpf_spec_parse(text, &spec, &err);
+
+	cr_assert_eq(ret, 0, "\"%s\": %d:%d: %s", text, err.line, err.col, err.msg);
+	return spec;
+}
+
+static struct ffpf_match_cfg match_ok(const char *text)
+{
+	struct ffpf_spec *spec = one_filter(text);
+	struct ffpf_spec_error err = { 0 };
+	struct ffpf_match_cfg cfg;
+	int ret = ffpf_match_parse_args(&spec->filters[0], &cfg, &err);
+
+	ffpf_spec_free(spec);
+	cr_assert_eq(ret, 0, "\"%s\": %d:%d: %s", text, err.line, err.col, err.msg);
+	return cfg;
+}
+
+static void check_err(const char *text, int ret, const struct ffpf_spec_error *err,
+		      int line, int col, const char *sub)
+{
+	cr_assert_eq(ret, -EINVAL, "\"%s\": want -EINVAL, got %d", text, ret);
+	cr_expect_eq(err->line, line, "\"%s\": line %d, want %d (%s)",
+		     text, err->line, line, err->msg);
+	cr_expect_eq(err->col, col, "\"%s\": col %d, want %d (%s)",
+		     text, err->col, col, err->msg);
+	cr_expect_not_null(strstr(err->msg, sub), "\"%s\": message '%s' lacks '%s'",
+			   text, err->msg, sub);
+}
+
+static void match_err(const char *text, int line, int col, const char *sub)
+{
+	struct ffpf_spec *spec = one_filter(text);
+	struct ffpf_spec_error err = { 0 };
+	struct ffpf_match_cfg cfg;
+	int ret = ffpf_match_parse_args(&spec->filters[0], &cfg, &err);
+
+	ffpf_spec_free(spec);
+	check_err(text, ret, &err, line, col, sub);
+}
+
+static void sample_err(const char *text, int line, int col, const char *sub)
+{
+	struct ffpf_spec *spec = one_filter(text);
+	struct ffpf_spec_error err = { 0 };
+	__u32 every = 0;
+	int ret = ffpf_sample_parse_args(&spec->filters[0], &every, &err);
+
+	ffpf_spec_free(spec);
+	check_err(text, ret, &err, line, col, sub);
+}
+
+static void expect_v4(const __u8 *a, __u8 b0, __u8 b1, __u8 b2, __u8 b3)
+{
+	static const __u8 pre[12] = { [10] = 0xff, [11] = 0xff };
+
+	cr_expect_eq(memcmp(a, pre, 12), 0, "not v4-mapped");
+	cr_expect(a[12] == b0 && a[13] == b1 && a[14] == b2 && a[15] == b3,
+		  "got %u.%u.%u.%u", a[12], a[13], a[14], a[15]);
+}
+
+/* match: valid terms */
+
+Test(match, no_terms_match_everything)
+{
+	struct ffpf_match_cfg c = match_ok("match()");
+
+	cr_expect_eq(c.fields, 0);
+}
+
+Test(match, protocols)
+{
+	struct ffpf_match_cfg c = match_ok("match(udp)");
+
+	cr_expect_eq(c.fields, FFPF_M_PROTO);
+	cr_expect_eq(c.l4_proto, 17);
+	c = match_ok("match(tcp)");
+	cr_expect_eq(c.l4_proto, 6);
+	c = match_ok("match(sctp)");
+	cr_expect_eq(c.l4_proto, 132);
+	c = match_ok("match(gre)");
+	cr_expect_eq(c.l4_proto, 47);
+	c = match_ok("match(proto 89)");
+	cr_expect_eq(c.fields, FFPF_M_PROTO);
+	cr_expect_eq(c.l4_proto, 89);
+	c = match_ok("match(proto udp, udp)");
+	cr_expect_eq(c.l4_proto, 17);
+}
+
+Test(match, icmp_sets_version)
+{
+	struct ffpf_match_cfg c = match_ok("match(icmp)");
+
+	cr_expect_eq(c.fields, FFPF_M_PROTO | FFPF_M_IPVER);
+	cr_expect_eq(c.l4_proto, 1);
+	cr_expect_eq(c.ip_ver, 4);
+	c = match_ok("match(ip6, icmp6)");
+	cr_expect_eq(c.l4_proto, 58);
+	cr_expect_eq(c.ip_ver, 6);
+	c = match_ok("match(proto icmp)");
+	cr_expect_eq(c.ip_ver, 4);
+}
+
+Test(match, ip_versions)
+{
+	struct ffpf_match_cfg c = match_ok("match(ip)");
+
+	cr_expect_eq(c.fields, FFPF_M_IPVER);
+	cr_expect_eq(c.ip_ver, 4);
+	c = match_ok("match(ip4)");
+	cr_expect_eq(c.ip_ver, 4);
+	c = match_ok("match(ip6)");
+	cr_expect_eq(c.ip_ver, 6);
+}
+
+Test(match, ipv4_hosts_and_nets)
+{
+	struct ffpf_match_cfg c = match_ok("match(src host 10.1.2.3, dst net 192.168.77.9/20)");
+
+	cr_expect_eq(c.fields, FFPF_M_SRC | FFPF_M_DST);	/* no implicit ip_ver */
+	expect_v4(c.src, 10, 1, 2, 3);
+	cr_expect_eq(c.src_plen, 128);
+	expect_v4(c.dst, 192, 168, 64, 0);	/* host bits masked */
+	cr_expect_eq(c.dst_plen, 116);
+}
+
+Test(match, ipv6_net_any_direction)
+{
+	static const __u8 want[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x10 };
+	struct ffpf_match_cfg c = match_ok("match(net 2001:db8:1234::1/36)");
+
+	cr_expect_eq(c.fields, FFPF_M_ANYADDR);
+	cr_expect_eq(c.any_plen, 36);
+	cr_expect_eq(memcmp(c.any, want, 16), 0);
+}
+
+Test(match, ipv6_host_and_zero_prefix)
+{
+	struct ffpf_match_cfg c = match_ok("match(dst host ::1, ip6)");
+
+	cr_expect_eq(c.dst_plen, 128);
+	cr_expect_eq(c.dst[15], 1);
+	/* ::/0 holds both families: fine with ip4. */
+	c = match_ok("match(ip4, net ::/0)");
+	cr_expect_eq(c.any_plen, 0);
+	c = match_ok("match(net 0.0.0.0/0)");
+	cr_expect_eq(c.any_plen, 96);
+}
+
+Test(match, ports)
+{
+	struct ffpf_match_cfg c = match_ok("match(port 53)");
+
+	cr_expect_eq(c.fields, FFPF_M_ANYPORT);
+	cr_expect(c.port_lo == 53 && c.port_hi == 53);
+	c = match_ok("match(src port 1024-65535, dst portrange 0-80)");
+	cr_expect_eq(c.fields, FFPF_M_SPORT | FFPF_M_DPORT);
+	cr_expect(c.sport_lo == 1024 && c.sport_hi == 65535);
+	cr_expect(c.dport_lo == 0 && c.dport_hi == 80);
+	c = match_ok("match(portrange 7-7, udp)");
+	cr_expect(c.port_lo == 7 && c.port_hi == 7);
+}
+
+Test(match, tcp_flags)
+{
+	struct ffpf_match_cfg c = match_ok("match(flags S)");
+
+	cr_expect_eq(c.fields, FFPF_M_TCPFLAGS | FFPF_M_PROTO);
+	cr_expect_eq(c.l4_proto, 6);
+	cr_expect(c.tcp_value == 0x02 && c.tcp_mask == 0x02);
+	c = match_ok("match(tcp flags S/SA)");
+	cr_expect(c.tcp_value == 0x02 && c.tcp_mask == 0x12);
+	c = match_ok("match(tcp, tcp-flags fsrpauec)");
+	cr_expect(c.tcp_value == 0xff && c.tcp_mask == 0xff);
+}
+
+Test(match, vlan_and_icmp_type)
+{
+	struct ffpf_match_cfg c = match_ok("match(vlan)");
+
+	cr_expect_eq(c.fields, FFPF_M_ANYVLAN);
+	c = match_ok("match(vlan 4095)");
+	cr_expect_eq(c.fields, FFPF_M_VLAN);
+	cr_expect_eq(c.vlan_id, 4095);
+	c = match_ok("match(icmp-type 3)");
+	cr_expect_eq(c.fields, FFPF_M_ICMPTYPE);
+	cr_expect_eq(c.icmp_type, 3);
+	c = match_ok("match(icmp, icmp-type echo-request)");
+	cr_expect_eq(c.icmp_type, 8);
+	c = match_ok("match(icmp-type echo-reply)");
+	cr_expect_eq(c.icmp_type, 0);
+	c = match_ok("match(icmp6, icmp-type 128)");
+	cr_expect_eq(c.icmp_type, 128);
+}
+
+Test(match, multiline_terms)
+{
+	struct ffpf_match_cfg c = match_ok("match(udp,\n      dst\n  port 53)");
+
+	cr_expect(c.dport_lo == 53 && c.dport_hi == 53);
+}
+
+/* match: errors at the offending word */
+
+Test(match_err, port_out_of_range_line2)
+{
+	match_err("match(udp,\n  dst port 99999) -> count", 2, 12,
+		  "port 99999 out of range (0..65535)");
+}
+
+Test(match_err, port_range_high_end)
+{
+	match_err("match(port 10-70000)", 1, 15, "port 70000 out of range");
+}
+
+Test(match_err, port_range_reversed)
+{
+	match_err("match(port 100-50)", 1, 12, "bad port range '100-50'");
+}
+
+Test(match_err, port_not_a_number)
+{
+	match_err("match(src port http)", 1, 16, "bad port 'http'");
+}
+
+Test(match_err, port_missing)
+{
+	match_err("match(udp, port)", 1, 12, "port needs a number");
+}
+
+Test(match_err, portrange_needs_range)
+{
+	match_err("match(portrange 80)", 1, 17, "expected N-M");
+}
+
+Test(match_err, duplicate_port)
+{
+	match_err("match(port 53, port 54)", 1, 16, "duplicate port constraint");
+	match_err("match(dst port 53, dst portrange 1-9)", 1, 24,
+		  "duplicate dst port constraint");
+}
+
+Test(match_err, bad_ipv4_address)
+{
+	match_err("match(host 10.0.0.300)", 1, 12, "bad address '10.0.0.300'");
+}
+
+Test(match_err, bad_ipv6_address)
+{
+	match_err("match(dst net 2001:db8:::1/64)", 1, 15, "bad address '2001:db8:::1'");
+}
+
+Test(match_err, prefix_too_long)
+{
+	match_err("match(net 10.0.0.0/33)", 1, 20, "IPv4 prefix length 33 out of range (0..32)");
+	match_err("match(net ::/129)", 1, 14, "IPv6 prefix length 129 out of range (0..128)");
+}
+
+Test(match_err, net_without_length)
+{
+	match_err("match(net 10.0.0.0)", 1, 11, "expected ADDR/LEN");
+}
+
+Test(match_err, host_with_length)
+{
+	match_err("match(host 10.0.0.0/8)", 1, 12, "use 'net'");
+}
+
+Test(match_err, duplicate_address)
+{
+	match_err("match(src host 1.2.3.4, src net 1.0.0.0/8)", 1, 29,
+		  "duplicate src address constraint");
+}
+
+Test(match_err, conflicting_protocols)
+{
+	match_err("match(tcp, udp)", 1, 12, "udp conflicts with earlier tcp");
+	match_err("match(sctp,\n proto 17)", 2, 2, "proto 17 conflicts with earlier sctp");
+}
+
+Test(match_err, flags_conflict_with_udp)
+{
+	match_err("match(udp, flags S)", 1, 12, "tcp flags conflicts with earlier udp");
+	match_err("match(flags S, udp)", 1, 16, "udp conflicts with earlier tcp");
+}
+
+Test(match_err, bad_flag_letter)
+{
+	match_err("match(flags SX)", 1, 14, "bad tcp flags 'SX'");
+	match_err("match(flags S/SQ)", 1, 16, "bad tcp flags mask 'SQ'");
+}
+
+Test(match_err, flags_outside_mask)
+{
+	match_err("match(flags SA/S)", 1, 13, "bits outside mask");
+}
+
+Test(match_err, ip6_with_ipv4_address)
+{
+	match_err("match(ip6, host 10.0.0.1)", 1, 17, "IPv4 address conflicts with earlier ip6");
+	match_err("match(host 10.0.0.1, ip6)", 1, 22, "ip6 conflicts with earlier IPv4 address");
+	match_err("match(ip4, net 2001:db8::/32)", 1, 16, "IPv6 address conflicts with earlier ip4");
+}
+
+Test(match_err, mixed_address_families)
+{
+	match_err("match(src host 10.0.0.1, dst host ::1)", 1, 35,
+		  "IPv6 address conflicts with earlier IPv4 address");
+}
+
+Test(match_err, ip6_with_icmp)
+{
+	match_err("match(ip6, icmp)", 1, 12, "icmp conflicts with earlier ip6");
+	match_err("match(icmp, ip6)", 1, 13, "ip6 conflicts with earlier icmp");
+}
+
+Test(match_err, port_with_icmp)
+{
+	match_err("match(icmp, dst port 7)", 1, 17, "port conflicts with earlier icmp");
+	match_err("match(port 7, icmp6)", 1, 15, "icmp6 conflicts with earlier port");
+}
+
+Test(match_err, icmp_type_errors)
+{
+	match_err("match(icmp-type 256)", 1, 17, "icmp type 256 out of range (0..255)");
+	match_err("match(tcp, icmp-type 3)", 1, 12, "icmp-type conflicts with earlier tcp");
+	match_err("match(icmp6, icmp-type echo-request)", 1, 24,
+		  "echo-request conflicts with earlier icmp6");
+	match_err("match(icmp-type echo-reply, ip6)", 1, 29, "ICMPv4");
+	match_err("match(icmp-type 8, icmp-type 0)", 1, 20, "duplicate icmp-type");
+}
+
+Test(match_err, vlan_errors)
+{
+	match_err("match(vlan 4096)", 1, 12, "vlan id 4096 out of range (0..4095)");
+	match_err("match(vlan, vlan 3)", 1, 13, "duplicate vlan constraint");
+	match_err("match(vlan -1)", 1, 12, "bad vlan id '-1'");
+}
+
+Test(match_err, proto_errors)
+{
+	match_err("match(proto 256)", 1, 13, "protocol 256 out of range");
+	match_err("match(proto ospf)", 1, 13, "unknown protocol 'ospf'");
+	match_err("match(proto)", 1, 7, "proto needs");
+}
+
+Test(match_err, unknown_term)
+{
+	match_err("match(udp,\n   frobnicate 3)", 2, 4, "unknown match term 'frobnicate'");
+}
+
+Test(match_err, direction_without_object)
+{
+	match_err("match(src)", 1, 7, "expected host, net, port or portrange after 'src'");
+	match_err("match(dst tcp)", 1, 11, "found 'tcp'");
+}
+
+Test(match_err, trailing_word)
+{
+	match_err("match(udp 53)", 1, 11, "unexpected '53' after 'udp'");
+	match_err("match(dst port 53 80)", 1, 19, "unexpected '80'");
+}
+
+/* sample and count */
+
+Test(sample, valid)
+{
+	struct ffpf_spec *spec = one_filter("sample( 2147483647 )");
+	struct ffpf_spec_error err;
+	__u32 every = 0;
+
+	cr_expect_eq(ffpf_sample_parse_args(&spec->filters[0], &every, &err), 0);
+	cr_expect_eq(every, 2147483647u);
+	ffpf_spec_free(spec);
+	spec = one_filter("sample(1)");
+	cr_expect_eq(ffpf_sample_parse_args(&spec->filters[0], &every, &err), 0);
+	cr_expect_eq(every, 1);
+	ffpf_spec_free(spec);
+}
+
+Test(sample, errors)
+{
+	sample_err("  sample", 1, 3, "sample needs one argument");
+	sample_err("sample()", 1, 1, "sample needs one argument");
+	sample_err("sample(10, 20)", 1, 12, "sample takes one argument, found 2");
+	sample_err("sample(0)", 1, 8, "out of range (1..2147483647)");
+	sample_err("sample(2147483648)", 1, 8, "out of range");
+	sample_err("sample(\n  ten)", 2, 3, "bad sample rate 'ten'");
+	sample_err("sample(-5)", 1, 8, "bad sample rate");
+}
+
+Test(count, args)
+{
+	struct ffpf_spec *spec = one_filter("count() -> count(x)");
+	struct ffpf_spec_error err = { 0 };
+
+	cr_expect_eq(ffpf_count_parse_args(&spec->filters[0], &err), 0);
+	check_err("count(x)", ffpf_count_parse_args(&spec->filters[1], &err),
+		  &err, 1, 18, "count takes no arguments");
+	ffpf_spec_free(spec);
+}
+
+/* overlap */
+
+static int overlap(const char *a, const char *b)
+{
+	struct ffpf_match_cfg ca = match_ok(a), cb = match_ok(b);
+	int r = ffpf_match_may_overlap(&ca, &cb);
+
+	cr_expect_eq(r, ffpf_match_may_overlap(&cb, &ca), "not symmetric: %s / %s", a, b);
+	return r;
+}
+
+Test(overlap, null_is_everything)
+{
+	struct ffpf_match_cfg c = match_ok("match(udp)");
+
+	cr_expect_eq(ffpf_match_may_overlap(NULL, &c), 1);
+	cr_expect_eq(ffpf_match_may_overlap(&c, NULL), 1);
+	cr_expect_eq(ffpf_match_may_overlap(NULL, NULL), 1);
+}
+
+Test(overlap, protocols)
+{
+	cr_expect_eq(overlap("match(udp)", "match(tcp)"), 0);
+	cr_expect_eq(overlap("match(udp)", "match(proto 17)"), 1);
+	cr_expect_eq(overlap("match(udp)", "match(dst port 53)"), 1);
+}
+
+Test(overlap, ip_versions)
+{
+	cr_expect_eq(overlap("match(ip4)", "match(ip6)"), 0);
+	cr_expect_eq(overlap("match(icmp)", "match(ip6)"), 0);
+	cr_expect_eq(overlap("match(src host 10.0.0.1)", "match(ip6)"), 0);
+	cr_expect_eq(overlap("match(net 2001:db8::/32)", "match(ip4)"), 0);
+	cr_expect_eq(overlap("match(src net 10.0.0.0/8)", "match(dst host ::1)"), 0);
+	cr_expect_eq(overlap("match(net ::/0)", "match(ip4)"), 1);
+	cr_expect_eq(overlap("match(src host 10.0.0.1)", "match(ip4)"), 1);
+}
+
+Test(overlap, ports)
+{
+	cr_expect_eq(overlap("match(dst port 53)", "match(dst port 80)"), 0);
+	cr_expect_eq(overlap("match(src port 1-100)", "match(src portrange 101-200)"), 0);
+	cr_expect_eq(overlap("match(dst port 1-100)", "match(dst portrange 100-200)"), 1);
+	cr_expect_eq(overlap("match(src port 53)", "match(dst port 80)"), 1);
+	cr_expect_eq(overlap("match(port 53)", "match(port 80)"), 1);
+	cr_expect_eq(overlap("match(port 53)", "match(src port 80, dst port 81)"), 0);
+	cr_expect_eq(overlap("match(port 53)", "match(src port 80, dst port 53)"), 1);
+}
+
+Test(overlap, prefixes)
+{
+	cr_expect_eq(overlap("match(src net 10.0.0.0/8)", "match(src net 11.0.0.0/8)"), 0);
+	cr_expect_eq(overlap("match(src net 10.0.0.0/8)", "match(src net 10.1.0.0/16)"), 1);
+	cr_expect_eq(overlap("match(dst net 10.0.0.0/9)", "match(dst host 10.200.0.1)"), 0);
+	cr_expect_eq(overlap("match(dst net 2001:db8::/32)", "match(dst net 2001:db9::/32)"), 0);
+	cr_expect_eq(overlap("match(dst net 2001:db8::/31)", "match(dst net 2001:db9::/32)"), 1);
+	cr_expect_eq(overlap("match(src host 1.1.1.1)", "match(dst host 2.2.2.2)"), 1);
+	cr_expect_eq(overlap("match(host 1.1.1.1)",
+			     "match(src host 2.2.2.2, dst host 3.3.3.3)"), 0);
+}
+
+Test(overlap, flags_vlan_icmp)
+{
+	cr_expect_eq(overlap("match(flags S/SA)", "match(flags SA)"), 0);
+	cr_expect_eq(overlap("match(flags S)", "match(flags A)"), 1);
+	cr_expect_eq(overlap("match(icmp-type 8)", "match(icmp-type 0)"), 0);
+	cr_expect_eq(overlap("match(icmp-type 8)", "match(icmp)"), 1);
+	/* Two tags on one packet: different ids are not disjoint. */
+	cr_expect_eq(overlap("match(vlan 10)", "match(vlan 20)"), 1);
+	cr_expect_eq(overlap("match(vlan 10)", "match(vlan)"), 1);
+}
+
+Test(overlap, combined)
+{
+	cr_expect_eq(overlap("match(udp, dst port 53)", "match(udp, dst port 53, src net 10.0.0.0/8)"), 1);
+	cr_expect_eq(overlap("match(udp, dst port 53)", "match(tcp, dst port 53)"), 0);
+	cr_expect_eq(overlap("match()", "match(tcp, flags S)"), 1);
+}

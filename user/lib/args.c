@@ -1,0 +1,791 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * args.c - argument parsers of the built-in classes (match, sample,
+ * count) and the overlap test between two match configurations.
+ *
+ * A match argument is one term of a few blank-separated words. Terms are
+ * checked against each other as they are added, so a conflict is reported
+ * at the argument that introduced it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "spec.h"
+
+#define MAX_WORDS	6
+#define WORD_LEN	64
+
+#define PORT_FIELDS	(FFPF_M_SPORT | FFPF_M_DPORT | FFPF_M_ANYPORT)
+#define ADDR_FIELDS	(FFPF_M_SRC | FFPF_M_DST | FFPF_M_ANYADDR)
+
+struct word {
+	char s[WORD_LEN];
+	int line, col;
+};
+
+enum dir { D_ANY, D_SRC, D_DST };
+
+struct mstate {
+	struct ffpf_match_cfg *cfg;
+	struct ffpf_spec_error *err;
+	const char *ver_by;	/* term that set ip_ver, for messages */
+	const char *icmp_name;	/* ICMPv4 type given by name, or NULL */
+};
+
+static const struct {
+	const char *name;
+	__u8 num;
+} protos[] = {
+	{ "tcp", 6 }, { "udp", 17 }, { "icmp", 1 }, { "icmp6", 58 },
+	{ "sctp", 132 }, { "gre", 47 },
+};
+
+/* The v4-mapped prefix ::ffff:0:0/96. */
+static const __u8 v4mapped[16] = { [10] = 0xff, [11] = 0xff };
+
+static const char *const dir_word[] = { "", "src ", "dst " };
+
+static int set_err(struct ffpf_spec_error *err, int line, int col,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int set_err(struct ffpf_spec_error *err, int line, int col,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		err->line = line;
+		err->col = col;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+#define bad(st, w, ...)	set_err((st)->err, (w)->line, (w)->col, __VA_ARGS__)
+/* Point @off characters into word @w (words never span lines). */
+#define bad_at(st, w, off, ...) \
+	set_err((st)->err, (w)->line, (w)->col + (int)(off), __VA_ARGS__)
+
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+	       c == '\v' || c == '\f';
+}
+
+/* Split @a into blank-separated words with their positions. */
+static int split_words(const struct ffpf_spec_arg *a, struct word *w,
+		       struct ffpf_spec_error *err)
+{
+	int line = a->line, col = a->col, n = 0;
+	const char *p = a->text;
+
+	for (;;) {
+		size_t len = 0;
+
+		while (is_blank(*p)) {
+			if (*p == '\n') {
+				line++;
+				col = 1;
+			} else {
+				col++;
+			}
+			p++;
+		}
+		if (!*p)
+			return n;
+		if (n == MAX_WORDS)
+			return set_err(err, line, col, "too many words in match term");
+		while (p[len] && !is_blank(p[len]))
+			len++;
+		if (len >= WORD_LEN)
+			return set_err(err, line, col, "'%.20s...' is too long", p);
+		memcpy(w[n].s, p, len);
+		w[n].s[len] = '\0';
+		w[n].line = line;
+		w[n].col = col;
+		n++;
+		p += len;
+		col += len;
+	}
+}
+
+/* Decimal digits only; 0, -1 if not a number, -2 if above @max. */
+static int parse_num(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+	int big = 0;
+
+	if (!*s)
+		return -1;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		if (!big && v > (max - (*p - '0')) / 10)
+			big = 1;
+		if (!big)
+			v = v * 10 + (*p - '0');
+	}
+	if (big)
+		return -2;
+	*out = v;
+	return 0;
+}
+
+/* Parse a number word for @what, with range @lo..@max. */
+static int num_word(struct mstate *st, const struct word *w, const char *s,
+		    size_t off, const char *what, unsigned long lo,
+		    unsigned long max, unsigned long *out)
+{
+	int ret = parse_num(s, max, out);
+
+	if (ret == -1)
+		return bad_at(st, w, off, "bad %s '%s', expected a number", what, s);
+	if (ret == -2 || *out < lo)
+		return bad_at(st, w, off, "%s %s out of range (%lu..%lu)",
+			      what, s, lo, max);
+	return 0;
+}
+
+static const char *proto_name(__u8 p, char *buf, size_t size)
+{
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+		if (protos[i].num == p)
+			return protos[i].name;
+	snprintf(buf, size, "proto %u", p);
+	return buf;
+}
+
+static int proto_by_name(const char *s)
+{
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+		if (!strcmp(s, protos[i].name))
+			return protos[i].num;
+	return -1;
+}
+
+static int is_icmp_proto(__u8 p)
+{
+	return p == 1 || p == 58;
+}
+
+static void mask_prefix(__u8 addr[16], int plen)
+{
+	for (int i = 0; i < 16; i++) {
+		int bits = plen - i * 8;
+
+		if (bits <= 0)
+			addr[i] = 0;
+		else if (bits < 8)
+			addr[i] &= (__u8)(0xff << (8 - bits));
+	}
+}
+
+/* Do two prefixes differ within their common length? */
+static int prefix_disjoint(const __u8 *a, int alen, const __u8 *b, int blen)
+{
+	int n = alen < blen ? alen : blen;
+	int bytes = n / 8, bits = n % 8;
+
+	if (memcmp(a, b, bytes))
+		return 1;
+	if (bits) {
+		__u8 m = (__u8)(0xff << (8 - bits));
+
+		return (a[bytes] & m) != (b[bytes] & m);
+	}
+	return 0;
+}
+
+/* 4 if the prefix holds only IPv4 (mapped), 6 if no IPv4, else 0. */
+static int prefix_family(const __u8 *addr, int plen)
+{
+	if (plen >= 96 && !memcmp(addr, v4mapped, 12))
+		return 4;
+	if (prefix_disjoint(addr, plen, v4mapped, 96))
+		return 6;
+	return 0;
+}
+
+static const __u8 *addr_of(const struct ffpf_match_cfg *c, __u32 field,
+			   int *plen)
+{
+	switch (field) {
+	case FFPF_M_SRC:
+		*plen = c->src_plen;
+		return c->src;
+	case FFPF_M_DST:
+		*plen = c->dst_plen;
+		return c->dst;
+	default:
+		*plen = c->any_plen;
+		return c->any;
+	}
+}
+
+/* Which IP versions the address constraints of @c require: bit v. */
+static unsigned addr_versions(const struct ffpf_match_cfg *c)
+{
+	static const __u32 fields[] = { FFPF_M_SRC, FFPF_M_DST, FFPF_M_ANYADDR };
+	unsigned vers = 0;
+
+	for (int i = 0; i < 3; i++) {
+		const __u8 *a;
+		int plen;
+
+		if (!(c->fields & fields[i]))
+			continue;
+		a = addr_of(c, fields[i], &plen);
+		vers |= 1u << prefix_family(a, plen);
+	}
+	return vers & ~1u;	/* family 0 requires nothing */
+}
+
+/* A term labelled @what requires IP version @v: does anything disagree? */
+static int check_ver(struct mstate *st, const struct word *w, int v,
+		     const char *what)
+{
+	const struct ffpf_match_cfg *c = st->cfg;
+	int other = v == 4 ? 6 : 4;
+
+	if ((c->fields & FFPF_M_IPVER) && c->ip_ver != v)
+		return bad(st, w, "%s conflicts with earlier %s", what, st->ver_by);
+	if (addr_versions(c) & (1u << other))
+		return bad(st, w, "%s conflicts with earlier IPv%d address",
+			   what, other);
+	if (v == 6 && st->icmp_name)
+		return bad(st, w, "%s conflicts with earlier icmp-type %s (ICMPv4)",
+			   what, st->icmp_name);
+	return 0;
+}
+
+static int set_ipver(struct mstate *st, const struct word *w, int v,
+		     const char *what)
+{
+	int ret = check_ver(st, w, v, what);
+
+	if (ret)
+		return ret;
+	if (!(st->cfg->fields & FFPF_M_IPVER))
+		st->ver_by = what;	/* a string literal: it outlives the term */
+	st->cfg->fields |= FFPF_M_IPVER;
+	st->cfg->ip_ver = v;
+	return 0;
+}
+
+static int set_proto(struct mstate *st, const struct word *w, __u8 p,
+		     const char *what)
+{
+	struct ffpf_match_cfg *c = st->cfg;
+	char buf[16];
+
+	if ((c->fields & FFPF_M_PROTO) && c->l4_proto != p)
+		return bad(st, w, "%s conflicts with earlier %s", what,
+			   proto_name(c->l4_proto, buf, sizeof(buf)));
+	if (is_icmp_proto(p) && (c->fields & PORT_FIELDS))
+		return bad(st, w, "%s conflicts with earlier port constraint", what);
+	if (!is_icmp_proto(p) && (c->fields & FFPF_M_ICMPTYPE))
+		return bad(st, w, "%s conflicts with earlier icmp-type", what);
+	if (p == 1 || p == 58) {
+		int ret = set_ipver(st, w, p == 1 ? 4 : 6, p == 1 ? "icmp" : "icmp6");
+
+		if (ret)
+			return ret;
+	}
+	c->fields |= FFPF_M_PROTO;
+	c->l4_proto = p;
+	return 0;
+}
+
+static __u32 dir_field(enum dir d, __u32 src, __u32 dst, __u32 any)
+{
+	return d == D_SRC ? src : d == D_DST ? dst : any;
+}
+
+/* [src|dst] host ADDR | [src|dst] net ADDR/LEN */
+static int term_addr(struct mstate *st, enum dir d, const struct word *kw,
+		     const struct word *w, int is_net)
+{
+	struct ffpf_match_cfg *c = st->cfg;
+	__u32 field = dir_field(d, FFPF_M_SRC, FFPF_M_DST, FFPF_M_ANYADDR);
+	char text[WORD_LEN];
+	__u8 addr[16], *dst, *dst_plen;
+	char *slash;
+	int plen, fam, ret;
+
+	if (!w)
+		return bad(st, kw, "%s needs an address", kw->s);
+	strcpy(text, w->s);
+	slash = strchr(text, '/');
+	if (slash && !is_net)
+		return bad(st, w, "bad address '%s' (use 'net' for a prefix)", w->s);
+	if (!slash && is_net)
+		return bad(st, w, "expected ADDR/LEN after 'net', found '%s'", w->s);
+	if (slash)
+		*slash = '\0';
+
+	if (inet_pton(AF_INET, text, addr + 12) == 1) {
+		memcpy(addr, v4mapped, 12);
+		fam = 4;
+	} else if (inet_pton(AF_INET6, text, addr) == 1) {
+		fam = 6;
+	} else {
+		return bad(st, w, "bad address '%s'", text);
+	}
+	plen = 128;
+	if (slash) {
+		unsigned long len;
+		char what[24];
+
+		snprintf(what, sizeof(what), "IPv%d prefix length", fam);
+		ret = num_word(st, w, slash + 1, slash + 1 - text, what,
+			       0, fam == 4 ? 32 : 128, &len);
+		if (ret)
+			return ret;
+		plen = fam == 4 ? 96 + (int)len : (int)len;
+	}
+	mask_prefix(addr, plen);
+
+	if (c->fields & field)
+		return bad(st, kw, "duplicate %saddress constraint", dir_word[d]);
+	fam = prefix_family(addr, plen);
+	if (fam) {
+		ret = check_ver(st, w, fam, fam == 4 ? "IPv4 address" : "IPv6 address");
+		if (ret)
+			return ret;
+	}
+
+	switch (field) {
+	case FFPF_M_SRC:
+		dst = c->src;
+		dst_plen = &c->src_plen;
+		break;
+	case FFPF_M_DST:
+		dst = c->dst;
+		dst_plen = &c->dst_plen;
+		break;
+	default:
+		dst = c->any;
+		dst_plen = &c->any_plen;
+		break;
+	}
+	memcpy(dst, addr, 16);
+	*dst_plen = plen;
+	c->fields |= field;
+	return 0;
+}
+
+/* [src|dst] port N[-M] | [src|dst] portrange N-M */
+static int term_port(struct mstate *st, enum dir d, const struct word *kw,
+		     const struct word *w, int is_range)
+{
+	struct ffpf_match_cfg *c = st->cfg;
+	__u32 field = dir_field(d, FFPF_M_SPORT, FFPF_M_DPORT, FFPF_M_ANYPORT);
+	char text[WORD_LEN], buf[16];
+	unsigned long lo, hi;
+	char *dash;
+	int ret;
+
+	if (!w)
+		return bad(st, kw, "%s needs a %s", kw->s,
+			   is_range ? "range N-M" : "number");
+	strcpy(text, w->s);
+	dash = strchr(text, '-');
+	if (!dash && is_range)
+		return bad(st, w, "expected N-M after 'portrange', found '%s'", w->s);
+	if (dash)
+		*dash = '\0';
+	ret = num_word(st, w, text, 0, "port", 0, 65535, &lo);
+	if (ret)
+		return ret;
+	hi = lo;
+	if (dash) {
+		ret = num_word(st, w, dash + 1, dash + 1 - text, "port", 0, 65535, &hi);
+		if (ret)
+			return ret;
+		if (lo > hi)
+			return bad(st, w, "bad port range '%s' (%lu is above %lu)",
+				   w->s, lo, hi);
+	}
+
+	if (c->fields & field)
+		return bad(st, kw, "duplicate %sport constraint", dir_word[d]);
+	if ((c->fields & FFPF_M_PROTO) && is_icmp_proto(c->l4_proto))
+		return bad(st, kw, "port conflicts with earlier %s",
+			   proto_name(c->l4_proto, buf, sizeof(buf)));
+
+	switch (field) {
+	case FFPF_M_SPORT:
+		c->sport_lo = lo;
+		c->sport_hi = hi;
+		break;
+	case FFPF_M_DPORT:
+		c->dport_lo = lo;
+		c->dport_hi = hi;
+		break;
+	default:
+		c->port_lo = lo;
+		c->port_hi = hi;
+		break;
+	}
+	c->fields |= field;
+	return 0;
+}
+
+/* Letters F S R P A U E C, any case; NULL return on a bad letter. */
+static const char *tcp_flag_bits(const char *s, __u8 *out)
+{
+	static const char letters[] = "FSRPAUEC";
+	__u8 v = 0;
+
+	if (!*s)
+		return s;
+	for (; *s; s++) {
+		char u = *s >= 'a' && *s <= 'z' ? *s - 'a' + 'A' : *s;
+		const char *l = u ? strchr(letters, u) : NULL;
+
+		if (!l)
+			return s;
+		v |= 1u << (l - letters);
+	}
+	*out = v;
+	return NULL;
+}
+
+/* flags VALUE[/MASK]; the mask defaults to the value. */
+static int term_flags(struct mstate *st, const struct word *kw,
+		      const struct word *w)
+{
+	struct ffpf_match_cfg *c = st->cfg;
+	char text[WORD_LEN];
+	const char *badp, *mask_s = NULL;
+	__u8 value, mask;
+	char *slash;
+	int ret;
+
+	if (!w)
+		return bad(st, kw, "flags needs a value, e.g. 'S' or 'S/SA'");
+	strcpy(text, w->s);
+	slash = strchr(text, '/');
+	if (slash) {
+		*slash = '\0';
+		mask_s = slash + 1;
+	}
+	badp = tcp_flag_bits(text, &value);
+	if (badp)
+		return bad_at(st, w, badp - text,
+			      "bad tcp flags '%s' (letters F S R P A U E C)", text);
+	mask = value;
+	if (mask_s) {
+		badp = tcp_flag_bits(mask_s, &mask);
+		if (badp)
+			return bad_at(st, w, badp - text,
+				      "bad tcp flags mask '%s' (letters F S R P A U E C)",
+				      mask_s);
+		if (value & ~mask)
+			return bad(st, w, "tcp flags value '%s' has bits outside mask '%s'",
+				   text, mask_s);
+	}
+
+	if (c->fields & FFPF_M_TCPFLAGS)
+		return bad(st, kw, "duplicate tcp flags constraint");
+	ret = set_proto(st, kw, 6, "tcp flags");
+	if (ret)
+		return ret;
+	c->tcp_value = value;
+	c->tcp_mask = mask;
+	c->fields |= FFPF_M_TCPFLAGS;
+	return 0;
+}
+
+static int term_vlan(struct mstate *st, const struct word *kw,
+		     const struct word *w)
+{
+	struct ffpf_match_cfg *c = st->cfg;
+	unsigned long id;
+	int ret;
+
+	if (c->fields & (FFPF_M_VLAN | FFPF_M_ANYVLAN))
+		return bad(st, kw, "duplicate vlan constraint");
+	if (!w) {
+		c->fields |= FFPF_M_ANYVLAN;
+		return 0;
+	}
+	ret = num_word(st, w, w->s, 0, "vlan id", 0, 4095, &id);
+	if (ret)
+		return ret;
+	c->vlan_id = id;
+	c->fields |= FFPF_M_VLAN;
+	return 0;
+}
+
+static int term_icmp_type(struct mstate *st, const struct word *kw,
+			  const struct word *w)
+{
+	struct ffpf_match_cfg *c = st->cfg;
+	const char *name = NULL;
+	unsigned long type;
+	char buf[16];
+	int ret;
+
+	if (!w)
+		return bad(st, kw, "icmp-type needs a number or echo-request/echo-reply");
+	if (!strcmp(w->s, "echo-request")) {
+		name = "echo-request";
+		type = 8;
+	} else if (!strcmp(w->s, "echo-reply")) {
+		name = "echo-reply";
+		type = 0;
+	} else {
+		ret = num_word(st, w, w->s, 0, "icmp type", 0, 255, &type);
+		if (ret)
+			return ret;
+	}
+
+	if (c->fields & FFPF_M_ICMPTYPE)
+		return bad(st, kw, "duplicate icmp-type constraint");
+	if ((c->fields & FFPF_M_PROTO) && !is_icmp_proto(c->l4_proto))
+		return bad(st, kw, "icmp-type conflicts with earlier %s",
+			   proto_name(c->l4_proto, buf, sizeof(buf)));
+	if (name) {
+		/* The names are ICMPv4 numbers: refuse them for IPv6. */
+		ret = check_ver(st, w, 4, name);
+		if (ret)
+			return ret;
+		st->icmp_name = name;
+	}
+	c->icmp_type = type;
+	c->fields |= FFPF_M_ICMPTYPE;
+	return 0;
+}
+
+/* proto N | proto NAME */
+static int term_proto(struct mstate *st, const struct word *kw,
+		      const struct word *w)
+{
+	char what[WORD_LEN + 8];
+	unsigned long p;
+	int ret, num;
+
+	if (!w)
+		return bad(st, kw, "proto needs a number or a name");
+	snprintf(what, sizeof(what), "proto %s", w->s);
+	num = proto_by_name(w->s);
+	if (num >= 0)
+		return set_proto(st, kw, num, what);
+	if (w->s[0] < '0' || w->s[0] > '9')
+		return bad(st, w, "unknown protocol '%s' (a number 0..255 or "
+			   "tcp, udp, icmp, icmp6, sctp, gre)", w->s);
+	ret = num_word(st, w, w->s, 0, "protocol", 0, 255, &p);
+	if (ret)
+		return ret;
+	return set_proto(st, kw, p, what);
+}
+
+static int parse_term(struct mstate *st, const struct ffpf_spec_arg *a)
+{
+	struct word w[MAX_WORDS];
+	const struct word *kw, *next;
+	enum dir d = D_ANY;
+	int n, i = 0, used, ret, p;
+	const char *k;
+
+	n = split_words(a, w, st->err);
+	if (n < 0)
+		return n;
+	if (n == 0)
+		return set_err(st->err, a->line, a->col, "empty match term");
+
+	if (!strcmp(w[0].s, "src") || !strcmp(w[0].s, "dst")) {
+		d = w[0].s[0] == 's' ? D_SRC : D_DST;
+		if (n < 2)
+			return bad(st, &w[0], "expected host, net, port or portrange after '%s'",
+				   w[0].s);
+		i = 1;
+	}
+	kw = &w[i];
+	k = kw->s;
+	next = i + 1 < n ? &w[i + 1] : NULL;
+	used = i + 1;
+
+	if (!strcmp(k, "host") || !strcmp(k, "net")) {
+		ret = term_addr(st, d, kw, next, k[0] == 'n');
+		used++;
+	} else if (!strcmp(k, "port") || !strcmp(k, "portrange")) {
+		ret = term_port(st, d, kw, next, k[4] == 'r');
+		used++;
+	} else if (d != D_ANY) {
+		return bad(st, kw, "expected host, net, port or portrange after '%s', found '%s'",
+			   w[0].s, k);
+	} else if (!strcmp(k, "ip") || !strcmp(k, "ip4")) {
+		ret = set_ipver(st, kw, 4, !strcmp(k, "ip") ? "ip" : "ip4");
+	} else if (!strcmp(k, "ip6")) {
+		ret = set_ipver(st, kw, 6, "ip6");
+	} else if (!strcmp(k, "tcp") && next && !strcmp(next->s, "flags")) {
+		ret = term_flags(st, kw, i + 2 < n ? &w[i + 2] : NULL);
+		used += 2;
+	} else if (!strcmp(k, "flags") || !strcmp(k, "tcp-flags")) {
+		ret = term_flags(st, kw, next);
+		used++;
+	} else if ((p = proto_by_name(k)) >= 0) {
+		ret = set_proto(st, kw, p, k);
+	} else if (!strcmp(k, "proto")) {
+		ret = term_proto(st, kw, next);
+		used++;
+	} else if (!strcmp(k, "vlan")) {
+		ret = term_vlan(st, kw, next);
+		used++;
+	} else if (!strcmp(k, "icmp-type")) {
+		ret = term_icmp_type(st, kw, next);
+		used++;
+	} else {
+		return bad(st, kw, "unknown match term '%s' (known: ip, ip6, tcp, udp, "
+			   "icmp, icmp6, sctp, gre, proto, [src|dst] host/net/port/"
+			   "portrange, flags, vlan, icmp-type)", k);
+	}
+	if (ret)
+		return ret;
+	if (used < n)
+		return bad(st, &w[used], "unexpected '%s' after '%s'", w[used].s, k);
+	return 0;
+}
+
+int ffpf_match_parse_args(const struct ffpf_spec_filter *f,
+			  struct ffpf_match_cfg *cfg, struct ffpf_spec_error *err)
+{
+	struct mstate st = { .cfg = cfg, .err = err };
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (int i = 0; i < f->nargs; i++) {
+		ret = parse_term(&st, &f->args[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int ffpf_sample_parse_args(const struct ffpf_spec_filter *f, __u32 *every,
+			   struct ffpf_spec_error *err)
+{
+	const struct ffpf_spec_arg *a = &f->args[0];
+	unsigned long v;
+	int ret;
+
+	if (f->nargs == 0)
+		return set_err(err, f->line, f->col,
+			       "sample needs one argument: sample(N) passes 1 packet in N");
+	if (f->nargs > 1)
+		return set_err(err, f->args[1].line, f->args[1].col,
+			       "sample takes one argument, found %d", f->nargs);
+	ret = parse_num(a->text, 2147483647, &v);
+	if (ret == -1)
+		return set_err(err, a->line, a->col,
+			       "bad sample rate '%s', expected a number", a->text);
+	if (ret == -2 || v == 0)
+		return set_err(err, a->line, a->col,
+			       "sample rate %s out of range (1..2147483647)", a->text);
+	*every = v;
+	return 0;
+}
+
+int ffpf_count_parse_args(const struct ffpf_spec_filter *f,
+			  struct ffpf_spec_error *err)
+{
+	if (f->nargs)
+		return set_err(err, f->args[0].line, f->args[0].col,
+			       "count takes no arguments, found '%s'",
+			       f->args[0].text);
+	return 0;
+}
+
+static int ranges_disjoint(__u16 alo, __u16 ahi, __u16 blo, __u16 bhi)
+{
+	return ahi < blo || bhi < alo;
+}
+
+static int prefixes_disjoint(const struct ffpf_match_cfg *a, __u32 af,
+			     const struct ffpf_match_cfg *b, __u32 bf)
+{
+	const __u8 *pa, *pb;
+	int la, lb;
+
+	pa = addr_of(a, af, &la);
+	pb = addr_of(b, bf, &lb);
+	return prefix_disjoint(pa, la, pb, lb);
+}
+
+/*
+ * @a's "source or destination" port/address cannot match a packet whose
+ * source and destination are both pinned by @b outside it.
+ */
+static int any_excluded(const struct ffpf_match_cfg *a,
+			const struct ffpf_match_cfg *b)
+{
+	if ((a->fields & FFPF_M_ANYPORT) &&
+	    (b->fields & FFPF_M_SPORT) && (b->fields & FFPF_M_DPORT) &&
+	    ranges_disjoint(a->port_lo, a->port_hi, b->sport_lo, b->sport_hi) &&
+	    ranges_disjoint(a->port_lo, a->port_hi, b->dport_lo, b->dport_hi))
+		return 1;
+	if ((a->fields & FFPF_M_ANYADDR) &&
+	    (b->fields & FFPF_M_SRC) && (b->fields & FFPF_M_DST) &&
+	    prefixes_disjoint(a, FFPF_M_ANYADDR, b, FFPF_M_SRC) &&
+	    prefixes_disjoint(a, FFPF_M_ANYADDR, b, FFPF_M_DST))
+		return 1;
+	return 0;
+}
+
+static unsigned versions(const struct ffpf_match_cfg *c)
+{
+	unsigned v = addr_versions(c);
+
+	if ((c->fields & FFPF_M_IPVER) && (c->ip_ver == 4 || c->ip_ver == 6))
+		v |= 1u << c->ip_ver;
+	return v & ((1u << 4) | (1u << 6));
+}
+
+int ffpf_match_may_overlap(const struct ffpf_match_cfg *a,
+			   const struct ffpf_match_cfg *b)
+{
+	__u32 both;
+	unsigned va, vb;
+
+	if (!a || !b)
+		return 1;
+	both = a->fields & b->fields;
+
+	/* One IP version per packet; v4-mapped addresses mean IPv4. */
+	va = versions(a);
+	vb = versions(b);
+	if (((va & (1u << 4)) && (vb & (1u << 6))) ||
+	    ((va & (1u << 6)) && (vb & (1u << 4))))
+		return 0;
+	if ((both & FFPF_M_PROTO) && a->l4_proto != b->l4_proto)
+		return 0;
+	if ((both & FFPF_M_SPORT) &&
+	    ranges_disjoint(a->sport_lo, a->sport_hi, b->sport_lo, b->sport_hi))
+		return 0;
+	if ((both & FFPF_M_DPORT) &&
+	    ranges_disjoint(a->dport_lo, a->dport_hi, b->dport_lo, b->dport_hi))
+		return 0;
+	if ((both & FFPF_M_SRC) && prefixes_disjoint(a, FFPF_M_SRC, b, FFPF_M_SRC))
+		return 0;
+	if ((both & FFPF_M_DST) && prefixes_disjoint(a, FFPF_M_DST, b, FFPF_M_DST))
+		return 0;
+	if (any_excluded(a, b) || any_excluded(b, a))
+		return 0;
+	if ((both & FFPF_M_TCPFLAGS) &&
+	    ((a->tcp_value ^ b->tcp_value) & a->tcp_mask & b->tcp_mask))
+		return 0;
+	if ((both & FFPF_M_ICMPTYPE) && a->icmp_type != b->icmp_type)
+		return 0;
+	/*
+	 * Different VLAN ids are not disjoint: FFPF_M_VLAN tests every tag,
+	 * so a QinQ packet tagged with both ids matches both.
+	 */
+	return 1;
+}

@@ -1,0 +1,561 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * flow.c - the FFPF flow lifecycle:
+ *   create -> populate -> instantiate -> activate <-> pause -> close.
+ * Instantiate checks the whole composition before loading anything, then
+ * builds the chain back to front and publishes the entry slot last, so a
+ * packet never sees a half-built flow.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include "internal.h"
+#include "compose.h"
+#include "log.h"
+
+struct ffpf_flow *ffpf_flow_create(const char *ifname,
+				   const struct ffpf_flow_opts *opts)
+{
+	struct ffpf_flow *flow;
+	size_t sz = opts ? opts->sz : 0;
+
+	if (!ifname || strlen(ifname) >= IF_NAMESIZE ||
+	    (opts && sz < offsetof(struct ffpf_flow_opts, flags) + sizeof(opts->flags))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (opts && opts->name && (strlen(opts->name) >= FFPF_NAME_LEN ||
+				   !opts->name[0] || strchr(opts->name, '/'))) {
+		pr_warn("flow name '%s': 1 to %d characters, no '/'\n", opts->name,
+			FFPF_NAME_LEN - 1);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!if_nametoindex(ifname)) {
+		pr_warn("%s: no such interface\n", ifname);
+		errno = ENODEV;
+		return NULL;
+	}
+	flow = calloc(1, sizeof(*flow));
+	if (!flow) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	snprintf(flow->ifname, sizeof(flow->ifname), "%s", ifname);
+	if (opts && opts->name)
+		snprintf(flow->name, sizeof(flow->name), "%s", opts->name);
+	flow->flags = opts ? opts->flags : 0;
+	flow->idx = -1;
+	for (int i = 0; i < FFPF_MAX_STAGES; i++)
+		flow->stages[i].prog_fd = flow->stages[i].mbuf_fd = -1;
+	return flow;
+}
+
+static void print_spec_error(const struct ffpf_spec_error *e)
+{
+	pr_warn("spec:%d:%d: %s\n", e->line, e->col, e->msg);
+}
+
+/* Parse @text into stages (not attached to any flow yet). */
+static int build_stages(const char *text, struct ffpf_stage *out, int room, int *n)
+{
+	struct ffpf_spec_error e = {0};
+	struct ffpf_spec *spec;
+	int err;
+
+	err = ffpf_spec_parse(text, &spec, &e);
+	if (err) {
+		if (err == -EINVAL)
+			print_spec_error(&e);
+		return err;
+	}
+	if (spec->nfilters > room) {
+		struct ffpf_spec_filter *f = &spec->filters[room];
+
+		pr_warn("spec:%d:%d: too many filters: a flow has at most %d stages\n",
+			f->line, f->col, FFPF_MAX_STAGES);
+		ffpf_spec_free(spec);
+		return -E2BIG;
+	}
+	for (int i = 0; i < spec->nfilters; i++) {
+		struct ffpf_spec_filter *f = &spec->filters[i];
+		struct ffpf_stage *st = &out[i];
+		size_t len;
+
+		memset(st, 0, sizeof(*st));
+		st->prog_fd = st->mbuf_fd = -1;
+		st->cls = ffpf_class_find(f->cls);
+		if (!st->cls) {
+			e.line = f->line;
+			e.col = f->col;
+			snprintf(e.msg, sizeof(e.msg), "unknown filter class '%s' (known: %s)",
+				 f->cls, ffpf_class_names());
+			err = -EINVAL;
+		} else {
+			err = st->cls->configure(f, st->init, &e);
+		}
+		if (err) {
+			print_spec_error(&e);
+			ffpf_spec_free(spec);
+			return err;
+		}
+		len = snprintf(st->text, sizeof(st->text), "%s", f->cls);
+		for (int a = 0; a < f->nargs && len < sizeof(st->text); a++)
+			len += snprintf(st->text + len, sizeof(st->text) - len, "%s%s",
+					a ? ", " : "(", f->args[a].text);
+		if (f->nargs && len < sizeof(st->text))
+			snprintf(st->text + len, sizeof(st->text) - len, ")");
+	}
+	*n = spec->nfilters;
+	ffpf_spec_free(spec);
+	return 0;
+}
+
+int ffpf_flow_populate(struct ffpf_flow *flow, const char *spec)
+{
+	int n = 0, err;
+
+	if (!flow || !spec)
+		return -EINVAL;
+	if (flow->instantiated)
+		return ffpf_err(EBUSY, "flow %s: already instantiated, cannot add filters\n",
+				flow->name);
+	err = build_stages(spec, &flow->stages[flow->nstages],
+			   FFPF_MAX_STAGES - flow->nstages, &n);
+	if (err)
+		return err;
+	flow->nstages += n;
+	return 0;
+}
+
+int ffpf_flow_add_filter(struct ffpf_flow *flow, const char *cls, const char *args)
+{
+	char buf[FFPF_SPEC_LEN];
+
+	if (!flow || !cls)
+		return -EINVAL;
+	if (snprintf(buf, sizeof(buf), "%s(%s)", cls, args ? args : "") >= (int)sizeof(buf))
+		return -E2BIG;
+	return ffpf_flow_populate(flow, buf);
+}
+
+int ffpf_spec_check(const char *spec, int *nfilters)
+{
+	struct ffpf_stage *st = calloc(FFPF_MAX_STAGES, sizeof(*st));
+	int n = 0, err;
+
+	if (!st)
+		return -ENOMEM;
+	err = spec ? build_stages(spec, st, FFPF_MAX_STAGES, &n) : -EINVAL;
+	free(st);
+	if (!err && nfilters)
+		*nfilters = n;
+	return err;
+}
+
+/* The composition as it would be with @flow added at @idx. */
+static int check_budget(struct ffpf_iface *ifc, struct ffpf_flow *flow, int idx)
+{
+	struct ffpf_compose_flow cf[FFPF_MAX_FLOWS] = {0};
+	__u64 present = __atomic_load_n(&ifc->ctl->present, __ATOMIC_ACQUIRE);
+	char why[320];
+	int err;
+
+	for (int i = 0; i < FFPF_MAX_FLOWS; i++) {
+		struct ffpf_flow_desc d;
+		__u32 key = i;
+
+		if (!(present & (1ULL << i)) || ffpf_iface_read_desc(ifc, i, &d))
+			continue;
+		cf[i].present = true;
+		cf[i].nstages = d.nstages;
+		cf[i].guarded = ifc->ctl->guarded & (1ULL << i);
+		if (cf[i].guarded)
+			bpf_map_lookup_elem(ifc->guards_fd, &key, &cf[i].guard);
+	}
+	cf[idx].present = true;
+	cf[idx].nstages = flow->nstages;
+	cf[idx].guarded = !strcmp(flow->stages[0].cls->name, "match");
+	if (cf[idx].guarded)
+		cf[idx].guard = ((struct ffpf_match_mbuf *)flow->stages[0].init)->cfg;
+	if (getenv("FFPF_UNSAFE_NO_BUDGET"))	/* tests of the kernel's own limit */
+		return 0;
+	err = ffpf_compose_check(cf, FFPF_MAX_FLOWS, why, sizeof(why));
+	if (err)
+		pr_warn("flow %s on %s refused: %s\n", flow->name, ifc->ifname, why);
+	return err;
+}
+
+static void fill_desc(struct ffpf_flow *flow, struct ffpf_flow_desc *d)
+{
+	size_t len = 0;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "%s", flow->name);
+	d->in_use = 1;
+	d->pinned = !!(flow->flags & FFPF_FLOW_PIN);
+	d->owner_pid = getpid();
+	d->nstages = flow->nstages;
+	for (int i = 0; i < flow->nstages; i++) {
+		struct ffpf_stage *st = &flow->stages[i];
+		struct bpf_prog_info pi = {0};
+		struct bpf_map_info mi = {0};
+		__u32 plen = sizeof(pi), mlen = sizeof(mi);
+
+		snprintf(d->stages[i].cls, sizeof(d->stages[i].cls), "%s", st->cls->name);
+		d->stages[i].slot = st->slot;
+		if (!bpf_obj_get_info_by_fd(st->prog_fd, &pi, &plen))
+			d->stages[i].prog_id = pi.id;
+		if (!bpf_obj_get_info_by_fd(st->mbuf_fd, &mi, &mlen))
+			d->stages[i].mbuf_id = mi.id;
+		if (len < sizeof(d->spec))
+			len += snprintf(d->spec + len, sizeof(d->spec) - len, "%s%s",
+					i ? " -> " : "", st->text);
+	}
+}
+
+static int alloc_index(struct ffpf_iface *ifc)
+{
+	__u64 present = __atomic_load_n(&ifc->ctl->present, __ATOMIC_ACQUIRE);
+
+	for (int i = 0; i < FFPF_MAX_FLOWS; i++)
+		if (!(present & (1ULL << i)))
+			return i;
+	return -ENOSPC;
+}
+
+static void unload_stages(struct ffpf_flow *flow)
+{
+	for (int i = 0; i < flow->nstages; i++)
+		ffpf_stage_unload(&flow->stages[i]);
+}
+
+int ffpf_flow_instantiate(struct ffpf_flow *flow)
+{
+	struct ffpf_iface *ifc;
+	struct ffpf_flow_desc d;
+	bool pin = flow && (flow->flags & FFPF_FLOW_PIN);
+	__u32 key;
+	int idx, err, i;
+
+	if (!flow)
+		return -EINVAL;
+	if (flow->instantiated)
+		return -EALREADY;
+	if (!flow->nstages)
+		return ffpf_err(EINVAL, "flow %s: no filters: populate it first\n", flow->name);
+	err = ffpf_iface_get(flow->ifname, true, &ifc);
+	if (err)
+		return err;
+	if (ifc->pinned && !pin) {
+		err = ffpf_err(EBUSY, "%s: the datapath is pinned; only pinned flows can join it "
+			       "(use --pin, or close the pinned flows)\n", ifc->ifname);
+		goto put;
+	}
+	if (pin && !ifc->pinned && (ifc->local & ~ifc->local_pinned)) {
+		err = ffpf_err(EBUSY, "%s: this process has unpinned flows on the interface; "
+			       "pin all of them or none\n", ifc->ifname);
+		goto put;
+	}
+	idx = alloc_index(ifc);
+	if (idx < 0) {
+		err = ffpf_err(ENOSPC, "%s: all %d flow slots are in use\n", ifc->ifname,
+			       FFPF_MAX_FLOWS);
+		goto put;
+	}
+	if (!flow->name[0])
+		snprintf(flow->name, sizeof(flow->name), "flow%d", idx);
+	if (ffpf_iface_find_flow(ifc, flow->name) >= 0) {
+		err = ffpf_err(EEXIST, "%s: a flow named %s exists already\n", ifc->ifname,
+			       flow->name);
+		goto put;
+	}
+	err = check_budget(ifc, flow, idx);
+	if (err)
+		goto put;
+
+	/* Back to front: each stage's successor slot is fixed before it loads. */
+	for (i = flow->nstages - 1; i >= 0; i--) {
+		__u32 next = i + 1 < flow->nstages ? ffpf_stage_slot(idx, i + 1) : FFPF_SLOT_NONE;
+
+		flow->stages[i].slot = ffpf_stage_slot(idx, i);
+		err = ffpf_stage_load(&flow->stages[i], ifc, idx, next);
+		if (err)
+			goto unload;
+	}
+	/* Later stages first, the entry slot last: the chain is complete
+	 * before the dispatcher can reach it. */
+	for (i = flow->nstages - 1; i >= 0; i--) {
+		key = flow->stages[i].slot;
+		if (bpf_map_update_elem(ifc->progs_fd, &key, &flow->stages[i].prog_fd, BPF_ANY)) {
+			err = ffpf_err(errno, "%s: cannot fill slot %u: %s\n", ifc->ifname,
+				       key, strerror(errno));
+			goto clear;
+		}
+	}
+	key = idx;
+	fill_desc(flow, &d);
+	if (bpf_map_update_elem(ifc->flows_fd, &key, &d, BPF_ANY) ||
+	    ffpf_percpu_zero(ifc->fstats_fd, key, sizeof(struct ffpf_flow_counters))) {
+		err = ffpf_err(errno, "%s: cannot record flow %s: %s\n", ifc->ifname,
+			       flow->name, strerror(errno));
+		goto clear;
+	}
+	if (!strcmp(flow->stages[0].cls->name, "match")) {
+		struct ffpf_match_mbuf *m = (void *)flow->stages[0].init;
+
+		bpf_map_update_elem(ifc->guards_fd, &key, &m->cfg, BPF_ANY);
+		__atomic_fetch_or(&ifc->ctl->guarded, 1ULL << idx, __ATOMIC_SEQ_CST);
+	}
+	__atomic_fetch_or(&ifc->ctl->present, 1ULL << idx, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&ifc->ctl->generation, 1, __ATOMIC_SEQ_CST);
+	ifc->local |= 1ULL << idx;
+	flow->iface = ifc;
+	flow->idx = idx;
+	flow->instantiated = true;
+	pr_debug("flow %s: %d stages at index %d on %s\n", flow->name, flow->nstages,
+		 idx, ifc->ifname);
+	if (pin) {
+		err = ffpf_flow_pin(flow);
+		if (err) {
+			ffpf_iface_remove_flow(ifc, idx);
+			flow->instantiated = false;
+			flow->iface = NULL;
+			goto unload;
+		}
+	}
+	return 0;
+clear:
+	for (i = 0; i < flow->nstages; i++) {
+		key = flow->stages[i].slot;
+		bpf_map_delete_elem(ifc->progs_fd, &key);
+	}
+unload:
+	unload_stages(flow);
+put:
+	ffpf_iface_put(ifc);
+	return err;
+}
+
+static int set_active(struct ffpf_flow *flow, bool on)
+{
+	__u64 bit;
+
+	if (!flow)
+		return -EINVAL;
+	if (!flow->instantiated)
+		return ffpf_err(EINVAL, "flow %s: instantiate it first\n", flow->name);
+	bit = 1ULL << flow->idx;
+	if (on)
+		__atomic_fetch_or(&flow->iface->ctl->active, bit, __ATOMIC_SEQ_CST);
+	else
+		__atomic_fetch_and(&flow->iface->ctl->active, ~bit, __ATOMIC_SEQ_CST);
+	flow->active = on;
+	return 0;
+}
+
+int ffpf_flow_activate(struct ffpf_flow *flow)
+{
+	return set_active(flow, true);
+}
+
+int ffpf_flow_pause(struct ffpf_flow *flow)
+{
+	return set_active(flow, false);
+}
+
+static void flow_pin_path(const struct ffpf_flow *flow, int i, bool mbuf,
+			  char *buf, size_t len)
+{
+	char dir[256];
+
+	ffpf_pin_dir(dir, sizeof(dir), flow->ifname, flow->name);
+	snprintf(buf, len, "%s/%d_%s%s", dir, i, flow->stages[i].cls->name,
+		 mbuf ? "_mbuf" : "");
+}
+
+static void flow_unpin(struct ffpf_flow *flow)
+{
+	char dir[256], path[320];
+
+	for (int i = 0; i < flow->nstages; i++) {
+		flow_pin_path(flow, i, false, path, sizeof(path));
+		unlink(path);
+		flow_pin_path(flow, i, true, path, sizeof(path));
+		unlink(path);
+	}
+	ffpf_pin_dir(dir, sizeof(dir), flow->ifname, flow->name);
+	rmdir(dir);
+	flow->pinned = false;
+}
+
+int ffpf_flow_pin(struct ffpf_flow *flow)
+{
+	struct ffpf_iface *ifc;
+	char dir[256], path[320];
+	struct ffpf_flow_desc d;
+	__u32 key;
+	int err;
+
+	if (!flow || !flow->instantiated)
+		return -EINVAL;
+	if (flow->pinned)
+		return 0;
+	ifc = flow->iface;
+	if (!ifc->pinned && (ifc->local & ~ifc->local_pinned & ~(1ULL << flow->idx)))
+		return ffpf_err(EBUSY, "%s: this process has unpinned flows on the interface; "
+				"pin all of them or none\n", ifc->ifname);
+	err = ffpf_iface_pin(ifc);
+	if (err)
+		return err;
+	ffpf_pin_dir(dir, sizeof(dir), flow->ifname, flow->name);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return ffpf_err(errno, "cannot create %s: %s\n", dir, strerror(errno));
+	for (int i = 0; i < flow->nstages; i++) {
+		flow_pin_path(flow, i, false, path, sizeof(path));
+		if (bpf_obj_pin(flow->stages[i].prog_fd, path))
+			goto fail;
+		flow_pin_path(flow, i, true, path, sizeof(path));
+		if (bpf_obj_pin(flow->stages[i].mbuf_fd, path))
+			goto fail;
+	}
+	flow->pinned = true;
+	flow->flags |= FFPF_FLOW_PIN;
+	ifc->local_pinned |= 1ULL << flow->idx;
+	key = flow->idx;
+	if (!ffpf_iface_read_desc(ifc, flow->idx, &d)) {
+		d.pinned = 1;
+		bpf_map_update_elem(ifc->flows_fd, &key, &d, BPF_ANY);
+	}
+	return 0;
+fail:
+	err = ffpf_err(errno, "cannot pin %s: %s\n", path, strerror(errno));
+	flow_unpin(flow);
+	return err;
+}
+
+int ffpf_flow_disconnect(struct ffpf_flow *flow)
+{
+	if (!flow || !flow->pinned)
+		return -EINVAL;
+	flow->disconnected = true;
+	return 0;
+}
+
+void ffpf_flow_close(struct ffpf_flow *flow)
+{
+	if (!flow)
+		return;
+	if (flow->instantiated) {
+		if (!flow->disconnected) {
+			ffpf_iface_remove_flow(flow->iface, flow->idx);
+			if (flow->pinned)
+				flow_unpin(flow);
+		}
+		unload_stages(flow);
+		ffpf_iface_put(flow->iface);
+	}
+	free(flow);
+}
+
+const char *ffpf_flow_name(const struct ffpf_flow *flow)
+{
+	return flow ? flow->name : NULL;
+}
+
+const char *ffpf_flow_ifname(const struct ffpf_flow *flow)
+{
+	return flow ? flow->ifname : NULL;
+}
+
+int ffpf_flow_nfilters(const struct ffpf_flow *flow)
+{
+	return flow ? flow->nstages : -EINVAL;
+}
+
+const char *ffpf_flow_filter_class(const struct ffpf_flow *flow, int idx)
+{
+	if (!flow || idx < 0 || idx >= flow->nstages)
+		return NULL;
+	return flow->stages[idx].cls->name;
+}
+
+bool ffpf_flow_is_active(const struct ffpf_flow *flow)
+{
+	return flow && flow->instantiated &&
+	       (__atomic_load_n(&flow->iface->ctl->active, __ATOMIC_ACQUIRE) &
+		(1ULL << flow->idx));
+}
+
+int ffpf_flow_stats(const struct ffpf_flow *flow, struct ffpf_flow_stats *st)
+{
+	struct ffpf_flow_counters c;
+	struct ffpf_flow_stats full = { .sz = sizeof(full) };
+	int err;
+
+	if (!flow || !st || st->sz < sizeof(size_t) + 4 * sizeof(__u64))
+		return -EINVAL;
+	if (!flow->instantiated)
+		return -EINVAL;
+	err = ffpf_percpu_sum(flow->iface->fstats_fd, flow->idx, &c, sizeof(c));
+	if (err)
+		return err;
+	full.packets = c.packets;
+	full.bytes = c.bytes;
+	full.dispatched = c.dispatched;
+	full.missed = c.missed;
+	memcpy((char *)st + sizeof(size_t), (char *)&full + sizeof(size_t),
+	       (st->sz < sizeof(full) ? st->sz : sizeof(full)) - sizeof(size_t));
+	return 0;
+}
+
+int ffpf_flow_filter_stats(const struct ffpf_flow *flow, int idx,
+			   struct ffpf_mbuf_hdr *hdr)
+{
+	struct ffpf_mbuf_hdr *m;
+
+	if (!flow || !hdr || !flow->instantiated || idx < 0 || idx >= flow->nstages)
+		return -EINVAL;
+	m = flow->stages[idx].mbuf;
+	hdr->seen = __atomic_load_n(&m->seen, __ATOMIC_RELAXED);
+	hdr->passed = __atomic_load_n(&m->passed, __ATOMIC_RELAXED);
+	return 0;
+}
+
+void *ffpf_flow_filter_mbuf(struct ffpf_flow *flow, int idx, size_t *size)
+{
+	if (!flow || !flow->instantiated || idx < 0 || idx >= flow->nstages) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (size)
+		*size = flow->stages[idx].cls->mbuf_size;
+	return flow->stages[idx].mbuf;
+}
+
+int ffpf_flow_iface_stats(const struct ffpf_flow *flow, struct ffpf_iface_stats *st)
+{
+	struct ffpf_root_counters c;
+	struct ffpf_iface_stats full = { .sz = sizeof(full) };
+	int err;
+
+	if (!flow || !st || !flow->instantiated || st->sz < sizeof(size_t))
+		return -EINVAL;
+	err = ffpf_percpu_sum(flow->iface->rstats_fd, 0, &c, sizeof(c));
+	if (err)
+		return err;
+	full.rx_packets = c.rx_packets;
+	full.rx_bytes = c.rx_bytes;
+	full.matched = c.matched;
+	full.truncated = c.truncated;
+	full.malformed = c.malformed;
+	full.non_ip = c.non_ip;
+	full.missed = c.missed;
+	memcpy((char *)st + sizeof(size_t), (char *)&full + sizeof(size_t),
+	       (st->sz < sizeof(full) ? st->sz : sizeof(full)) - sizeof(size_t));
+	return 0;
+}

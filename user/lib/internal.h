@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* internal.h - the library's private objects: classes, stages, interfaces, flows. */
+#ifndef FFPF_INTERNAL_H
+#define FFPF_INTERNAL_H
+
+#include <net/if.h>
+#include <bpf/libbpf.h>
+#include <ffpf/ffpf.h>
+#include "spec.h"
+
+#define FFPF_MBUF_MAX	256	/* largest class MBuf, bytes */
+
+/* A filter class: a BPF object embedded in the library plus its argument parser. */
+struct ffpf_class {
+	const char *name;
+	size_t mbuf_size;
+	const void *(*elf_bytes)(size_t *sz);
+	/* Parse the filter's arguments into the MBuf's initial content. */
+	int (*configure)(const struct ffpf_spec_filter *f, void *mbuf,
+			 struct ffpf_spec_error *err);
+};
+
+const struct ffpf_class *ffpf_class_find(const char *name);
+/* "match, count, sample": for error messages. */
+const char *ffpf_class_names(void);
+
+/* One filter instance of a flow. */
+struct ffpf_stage {
+	const struct ffpf_class *cls;
+	char text[160];			/* "class(args)", for the flow's spec */
+	__u8 init[FFPF_MBUF_MAX];	/* MBuf content at instantiate */
+	struct bpf_object *obj;
+	int prog_fd;
+	int mbuf_fd;
+	void *mbuf;			/* mmap of the MBuf */
+	size_t mbuf_len;
+	__u32 slot;
+};
+
+/* Load @st as stage of flow @flow_idx whose successor is @next_slot. */
+struct ffpf_iface;
+int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
+		    int flow_idx, __u32 next_slot);
+void ffpf_stage_unload(struct ffpf_stage *st);
+
+/* Per-interface datapath: root program, shared maps, this process's flows. */
+struct ffpf_iface {
+	struct ffpf_iface *next;
+	char ifname[IF_NAMESIZE];
+	int ifindex;
+	int refcnt;
+	struct ffpf_root *skel;		/* NULL when adopted from pins */
+	struct bpf_link *link;
+	int progs_fd, pctx_fd, ctl_fd, guards_fd, fstats_fd, rstats_fd, flows_fd;
+	struct ffpf_ctl *ctl;		/* mmap of ffpf_ctl */
+	bool pinned;			/* datapath lives under FFPF_PIN_ROOT/<if> */
+	__u64 local;			/* flows this process instantiated */
+	__u64 local_pinned;
+};
+
+/* Get (attach or adopt) the datapath on @ifname; @attach false only adopts pins. */
+int ffpf_iface_get(const char *ifname, bool attach, struct ffpf_iface **out);
+void ffpf_iface_put(struct ffpf_iface *ifc);
+int ffpf_iface_pin(struct ffpf_iface *ifc);
+/* Directory of pins: FFPF_PIN_ROOT/<ifname>[/<flow>] */
+void ffpf_pin_dir(char *buf, size_t len, const char *ifname, const char *flow);
+/* Remove flow @idx from the datapath: bits, jump table, guard, counters, directory. */
+int ffpf_iface_remove_flow(struct ffpf_iface *ifc, int idx);
+int ffpf_iface_find_flow(struct ffpf_iface *ifc, const char *name);
+int ffpf_iface_read_desc(struct ffpf_iface *ifc, int idx, struct ffpf_flow_desc *d);
+/* Sum per-CPU values of @fd[@key] (value of @vsz bytes, __u64 fields) into @out. */
+int ffpf_percpu_sum(int fd, __u32 key, void *out, size_t vsz);
+int ffpf_percpu_zero(int fd, __u32 key, size_t vsz);
+
+struct ffpf_flow {
+	char name[FFPF_NAME_LEN];
+	char ifname[IF_NAMESIZE];
+	__u32 flags;
+	int nstages;
+	struct ffpf_stage stages[FFPF_MAX_STAGES];
+	struct ffpf_iface *iface;
+	int idx;
+	bool instantiated;
+	bool active;
+	bool pinned;
+	bool disconnected;
+};
+
+#endif /* FFPF_INTERNAL_H */

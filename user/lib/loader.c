@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * loader.c - turn one filter instance into a loaded program: open the
+ * class's embedded object, hand it the interface's shared maps, set its
+ * successor slot as a load-time constant, load, and map its MBuf.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <bpf/bpf.h>
+#include "internal.h"
+#include "log.h"
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t ls = strlen(s), lx = strlen(suffix);
+
+	return ls >= lx && !strcmp(s + ls - lx, suffix);
+}
+
+int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
+		    int flow_idx, __u32 next_slot)
+{
+	struct ffpf_stage_rodata ro = { .next_slot = next_slot, .flow_idx = flow_idx };
+	char objname[32], mbufname[32];
+	const void *bytes;
+	struct bpf_program *prog;
+	struct bpf_map *map, *mbuf = NULL;
+	size_t sz, pagesz = sysconf(_SC_PAGESIZE);
+	int err;
+
+	snprintf(objname, sizeof(objname), "ffpf_%s", st->cls->name);
+	snprintf(mbufname, sizeof(mbufname), "%s_mbuf", st->cls->name);
+	bytes = st->cls->elf_bytes(&sz);
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = objname);
+	st->obj = bpf_object__open_mem(bytes, sz, &oo);
+	if (!st->obj)
+		return ffpf_err(errno, "%s: cannot open the class object: %s\n",
+				st->cls->name, strerror(errno));
+
+	bpf_object__for_each_map(map, st->obj) {
+		const char *name = bpf_map__name(map);
+
+		if (!strcmp(name, "ffpf_progs"))
+			err = bpf_map__reuse_fd(map, ifc->progs_fd);
+		else if (!strcmp(name, "ffpf_pctx"))
+			err = bpf_map__reuse_fd(map, ifc->pctx_fd);
+		else if (ends_with(name, ".rodata"))
+			err = bpf_map__set_initial_value(map, &ro, sizeof(ro));
+		else if (!strcmp(name, mbufname))
+			mbuf = map, err = 0;
+		else
+			err = 0;
+		if (err) {
+			pr_warn("%s: cannot prepare map %s: %s\n", st->cls->name,
+				name, strerror(-err));
+			goto fail;
+		}
+	}
+	if (!mbuf) {
+		err = ffpf_err(ENOENT, "%s: class object has no map %s\n",
+			       st->cls->name, mbufname);
+		goto fail;
+	}
+	err = bpf_object__load(st->obj);
+	if (err) {
+		pr_warn("%s: the verifier or loader refused the stage: %s\n",
+			st->cls->name, strerror(-err));
+		goto fail;
+	}
+	prog = bpf_object__next_program(st->obj, NULL);
+	st->prog_fd = bpf_program__fd(prog);
+	st->mbuf_fd = bpf_map__fd(mbuf);
+	st->mbuf_len = (bpf_map__value_size(mbuf) + pagesz - 1) / pagesz * pagesz;
+	st->mbuf = mmap(NULL, st->mbuf_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			st->mbuf_fd, 0);
+	if (st->mbuf == MAP_FAILED) {
+		st->mbuf = NULL;
+		err = ffpf_err(errno, "%s: cannot map the MBuf: %s\n",
+			       st->cls->name, strerror(errno));
+		goto fail;
+	}
+	memcpy(st->mbuf, st->init, st->cls->mbuf_size);
+	return 0;
+fail:
+	ffpf_stage_unload(st);
+	return err;
+}
+
+void ffpf_stage_unload(struct ffpf_stage *st)
+{
+	if (st->mbuf)
+		munmap(st->mbuf, st->mbuf_len);
+	st->mbuf = NULL;
+	bpf_object__close(st->obj);
+	st->obj = NULL;
+	st->prog_fd = st->mbuf_fd = -1;
+}
