@@ -134,7 +134,10 @@ Test(match, ipv4_hosts_and_nets)
 {
 	struct ffpf_match_cfg c = match_ok("match(src host 10.1.2.3, dst net 192.168.77.9/20)");
 
-	cr_expect_eq(c.fields, FFPF_M_SRC | FFPF_M_DST);	/* no implicit ip_ver */
+	/* the literal's family sets the IP version: no IPv6 packet with a
+	 * v4-mapped address can match an IPv4 host */
+	cr_expect_eq(c.fields, FFPF_M_SRC | FFPF_M_DST | FFPF_M_IPVER);
+	cr_expect_eq(c.ip_ver, 4);
 	expect_v4(c.src, 10, 1, 2, 3);
 	cr_expect_eq(c.src_plen, 128);
 	expect_v4(c.dst, 192, 168, 64, 0);	/* host bits masked */
@@ -146,7 +149,8 @@ Test(match, ipv6_net_any_direction)
 	static const __u8 want[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x10 };
 	struct ffpf_match_cfg c = match_ok("match(net 2001:db8:1234::1/36)");
 
-	cr_expect_eq(c.fields, FFPF_M_ANYADDR);
+	cr_expect_eq(c.fields, FFPF_M_ANYADDR | FFPF_M_IPVER);
+	cr_expect_eq(c.ip_ver, 6);
 	cr_expect_eq(c.any_plen, 36);
 	cr_expect_eq(memcmp(c.any, want, 16), 0);
 }
@@ -157,11 +161,13 @@ Test(match, ipv6_host_and_zero_prefix)
 
 	cr_expect_eq(c.dst_plen, 128);
 	cr_expect_eq(c.dst[15], 1);
-	/* ::/0 holds both families: fine with ip4. */
-	c = match_ok("match(ip4, net ::/0)");
+	/* ::/0 means any IPv6 address: it conflicts with ip4 */
+	c = match_ok("match(ip6, net ::/0)");
 	cr_expect_eq(c.any_plen, 0);
+	cr_expect_eq(c.ip_ver, 6);
 	c = match_ok("match(net 0.0.0.0/0)");
 	cr_expect_eq(c.any_plen, 96);
+	cr_expect_eq(c.ip_ver, 4);
 }
 
 Test(match, ports)
@@ -315,6 +321,7 @@ Test(match_err, flags_outside_mask)
 Test(match_err, ip6_with_ipv4_address)
 {
 	match_err("match(ip6, host 10.0.0.1)", 1, 17, "IPv4 address conflicts with earlier ip6");
+	match_err("match(ip4, net ::/0)", 1, 16, "IPv6 address conflicts with earlier ip4");
 	match_err("match(host 10.0.0.1, ip6)", 1, 22, "ip6 conflicts with earlier IPv4 address");
 	match_err("match(ip4, net 2001:db8::/32)", 1, 16, "IPv6 address conflicts with earlier ip4");
 }
@@ -335,6 +342,9 @@ Test(match_err, port_with_icmp)
 {
 	match_err("match(icmp, dst port 7)", 1, 17, "port conflicts with earlier icmp");
 	match_err("match(port 7, icmp6)", 1, 15, "icmp6 conflicts with earlier port");
+	/* The datapath reads ports of TCP, UDP and SCTP only. */
+	match_err("match(gre, port 7)", 1, 12, "port conflicts with earlier gre (no ports)");
+	match_err("match(src port 7, proto 89)", 1, 19, "proto 89 conflicts with earlier port");
 }
 
 Test(match_err, icmp_type_errors)
@@ -345,6 +355,8 @@ Test(match_err, icmp_type_errors)
 		  "echo-request conflicts with earlier icmp6");
 	match_err("match(icmp-type echo-reply, ip6)", 1, 29, "ICMPv4");
 	match_err("match(icmp-type 8, icmp-type 0)", 1, 20, "duplicate icmp-type");
+	match_err("match(dst port 7, icmp-type 3)", 1, 19, "icmp-type conflicts with earlier port");
+	match_err("match(icmp-type 3, port 7)", 1, 20, "port conflicts with earlier icmp-type");
 }
 
 Test(match_err, vlan_errors)
@@ -442,6 +454,14 @@ Test(overlap, protocols)
 	cr_expect_eq(overlap("match(udp)", "match(tcp)"), 0);
 	cr_expect_eq(overlap("match(udp)", "match(proto 17)"), 1);
 	cr_expect_eq(overlap("match(udp)", "match(dst port 53)"), 1);
+	cr_expect_eq(overlap("match(sctp)", "match(port 1-65535)"), 1);
+	/* Ports exist for TCP, UDP and SCTP only; icmp-type for ICMP only. */
+	cr_expect_eq(overlap("match(gre)", "match(dst port 53)"), 0);
+	cr_expect_eq(overlap("match(icmp-type 8)", "match(src port 1)"), 0);
+	cr_expect_eq(overlap("match(icmp-type 8)", "match(udp)"), 0);
+	cr_expect_eq(overlap("match(flags S)", "match(icmp6)"), 0);
+	/* No L4 constraint: accepts non-IP packets too. */
+	cr_expect_eq(overlap("match(vlan 5)", "match(tcp)"), 1);
 }
 
 Test(overlap, ip_versions)
@@ -451,7 +471,9 @@ Test(overlap, ip_versions)
 	cr_expect_eq(overlap("match(src host 10.0.0.1)", "match(ip6)"), 0);
 	cr_expect_eq(overlap("match(net 2001:db8::/32)", "match(ip4)"), 0);
 	cr_expect_eq(overlap("match(src net 10.0.0.0/8)", "match(dst host ::1)"), 0);
-	cr_expect_eq(overlap("match(net ::/0)", "match(ip4)"), 1);
+	/* ::/0 is "any IPv6 address", not "any address" */
+	cr_expect_eq(overlap("match(net ::/0)", "match(ip4)"), 0);
+	cr_expect_eq(overlap("match(net ::/0)", "match(ip6)"), 1);
 	cr_expect_eq(overlap("match(src host 10.0.0.1)", "match(ip4)"), 1);
 }
 

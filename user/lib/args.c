@@ -19,7 +19,8 @@
 #define WORD_LEN	64
 
 #define PORT_FIELDS	(FFPF_M_SPORT | FFPF_M_DPORT | FFPF_M_ANYPORT)
-#define ADDR_FIELDS	(FFPF_M_SRC | FFPF_M_DST | FFPF_M_ANYADDR)
+/* Constraints that only an IP packet with a given L4 protocol can meet. */
+#define L4_FIELDS	(FFPF_M_PROTO | PORT_FIELDS | FFPF_M_TCPFLAGS | FFPF_M_ICMPTYPE)
 
 struct word {
 	char s[WORD_LEN];
@@ -123,12 +124,15 @@ static int parse_num(const char *s, unsigned long max, unsigned long *out)
 	if (!*s)
 		return -1;
 	for (const char *p = s; *p; p++) {
+		unsigned d = *p - '0';
+
 		if (*p < '0' || *p > '9')
 			return -1;
-		if (!big && v > (max - (*p - '0')) / 10)
+		/* Keep scanning once too big: "99999x" is not a number. */
+		if (v > max / 10 || v * 10 > max - d)
 			big = 1;
 		if (!big)
-			v = v * 10 + (*p - '0');
+			v = v * 10 + d;
 	}
 	if (big)
 		return -2;
@@ -136,18 +140,18 @@ static int parse_num(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
-/* Parse a number word for @what, with range @lo..@max. */
+/* Parse @s, @off characters into word @w, as a @what in 0..@max. */
 static int num_word(struct mstate *st, const struct word *w, const char *s,
-		    size_t off, const char *what, unsigned long lo,
-		    unsigned long max, unsigned long *out)
+		    size_t off, const char *what, unsigned long max,
+		    unsigned long *out)
 {
 	int ret = parse_num(s, max, out);
 
 	if (ret == -1)
 		return bad_at(st, w, off, "bad %s '%s', expected a number", what, s);
-	if (ret == -2 || *out < lo)
-		return bad_at(st, w, off, "%s %s out of range (%lu..%lu)",
-			      what, s, lo, max);
+	if (ret == -2)
+		return bad_at(st, w, off, "%s %s out of range (0..%lu)",
+			      what, s, max);
 	return 0;
 }
 
@@ -171,6 +175,12 @@ static int proto_by_name(const char *s)
 static int is_icmp_proto(__u8 p)
 {
 	return p == 1 || p == 58;
+}
+
+/* The datapath reads ports of TCP, UDP and SCTP only (ffpf_has_ports). */
+static int has_ports(__u8 p)
+{
+	return p == 6 || p == 17 || p == 132;
 }
 
 static void mask_prefix(__u8 addr[16], int plen)
@@ -286,11 +296,11 @@ static int set_proto(struct mstate *st, const struct word *w, __u8 p,
 	if ((c->fields & FFPF_M_PROTO) && c->l4_proto != p)
 		return bad(st, w, "%s conflicts with earlier %s", what,
 			   proto_name(c->l4_proto, buf, sizeof(buf)));
-	if (is_icmp_proto(p) && (c->fields & PORT_FIELDS))
+	if (!has_ports(p) && (c->fields & PORT_FIELDS))
 		return bad(st, w, "%s conflicts with earlier port constraint", what);
 	if (!is_icmp_proto(p) && (c->fields & FFPF_M_ICMPTYPE))
 		return bad(st, w, "%s conflicts with earlier icmp-type", what);
-	if (p == 1 || p == 58) {
+	if (is_icmp_proto(p)) {
 		int ret = set_ipver(st, w, p == 1 ? 4 : 6, p == 1 ? "icmp" : "icmp6");
 
 		if (ret)
@@ -315,7 +325,7 @@ static int term_addr(struct mstate *st, enum dir d, const struct word *kw,
 	char text[WORD_LEN];
 	__u8 addr[16], *dst, *dst_plen;
 	char *slash;
-	int plen, fam, ret;
+	int plen, fam, lit_fam, ret;
 
 	if (!w)
 		return bad(st, kw, "%s needs an address", kw->s);
@@ -336,6 +346,7 @@ static int term_addr(struct mstate *st, enum dir d, const struct word *kw,
 	} else {
 		return bad(st, w, "bad address '%s'", text);
 	}
+	lit_fam = fam;
 	plen = 128;
 	if (slash) {
 		unsigned long len;
@@ -343,7 +354,7 @@ static int term_addr(struct mstate *st, enum dir d, const struct word *kw,
 
 		snprintf(what, sizeof(what), "IPv%d prefix length", fam);
 		ret = num_word(st, w, slash + 1, slash + 1 - text, what,
-			       0, fam == 4 ? 32 : 128, &len);
+			       fam == 4 ? 32 : 128, &len);
 		if (ret)
 			return ret;
 		plen = fam == 4 ? 96 + (int)len : (int)len;
@@ -376,7 +387,12 @@ static int term_addr(struct mstate *st, enum dir d, const struct word *kw,
 	memcpy(dst, addr, 16);
 	*dst_plen = plen;
 	c->fields |= field;
-	return 0;
+	/*
+	 * The literal's family decides the IP version: addresses are stored
+	 * v4-mapped, so without this an IPv6 packet carrying ::ffff:a.b.c.d
+	 * would match an IPv4 host, and `net ::/0` would match IPv4 too.
+	 */
+	return set_ipver(st, w, lit_fam, lit_fam == 4 ? "IPv4 address" : "IPv6 address");
 }
 
 /* [src|dst] port N[-M] | [src|dst] portrange N-M */
@@ -399,12 +415,12 @@ static int term_port(struct mstate *st, enum dir d, const struct word *kw,
 		return bad(st, w, "expected N-M after 'portrange', found '%s'", w->s);
 	if (dash)
 		*dash = '\0';
-	ret = num_word(st, w, text, 0, "port", 0, 65535, &lo);
+	ret = num_word(st, w, text, 0, "port", 65535, &lo);
 	if (ret)
 		return ret;
 	hi = lo;
 	if (dash) {
-		ret = num_word(st, w, dash + 1, dash + 1 - text, "port", 0, 65535, &hi);
+		ret = num_word(st, w, dash + 1, dash + 1 - text, "port", 65535, &hi);
 		if (ret)
 			return ret;
 		if (lo > hi)
@@ -414,9 +430,11 @@ static int term_port(struct mstate *st, enum dir d, const struct word *kw,
 
 	if (c->fields & field)
 		return bad(st, kw, "duplicate %sport constraint", dir_word[d]);
-	if ((c->fields & FFPF_M_PROTO) && is_icmp_proto(c->l4_proto))
-		return bad(st, kw, "port conflicts with earlier %s",
+	if ((c->fields & FFPF_M_PROTO) && !has_ports(c->l4_proto))
+		return bad(st, kw, "port conflicts with earlier %s (no ports)",
 			   proto_name(c->l4_proto, buf, sizeof(buf)));
+	if (c->fields & FFPF_M_ICMPTYPE)
+		return bad(st, kw, "port conflicts with earlier icmp-type");
 
 	switch (field) {
 	case FFPF_M_SPORT:
@@ -515,7 +533,7 @@ static int term_vlan(struct mstate *st, const struct word *kw,
 		c->fields |= FFPF_M_ANYVLAN;
 		return 0;
 	}
-	ret = num_word(st, w, w->s, 0, "vlan id", 0, 4095, &id);
+	ret = num_word(st, w, w->s, 0, "vlan id", 4095, &id);
 	if (ret)
 		return ret;
 	c->vlan_id = id;
@@ -541,7 +559,7 @@ static int term_icmp_type(struct mstate *st, const struct word *kw,
 		name = "echo-reply";
 		type = 0;
 	} else {
-		ret = num_word(st, w, w->s, 0, "icmp type", 0, 255, &type);
+		ret = num_word(st, w, w->s, 0, "icmp type", 255, &type);
 		if (ret)
 			return ret;
 	}
@@ -551,6 +569,8 @@ static int term_icmp_type(struct mstate *st, const struct word *kw,
 	if ((c->fields & FFPF_M_PROTO) && !is_icmp_proto(c->l4_proto))
 		return bad(st, kw, "icmp-type conflicts with earlier %s",
 			   proto_name(c->l4_proto, buf, sizeof(buf)));
+	if (c->fields & PORT_FIELDS)
+		return bad(st, kw, "icmp-type conflicts with earlier port constraint");
 	if (name) {
 		/* The names are ICMPv4 numbers: refuse them for IPv6. */
 		ret = check_ver(st, w, 4, name);
@@ -580,7 +600,7 @@ static int term_proto(struct mstate *st, const struct word *kw,
 	if (w->s[0] < '0' || w->s[0] > '9')
 		return bad(st, w, "unknown protocol '%s' (a number 0..255 or "
 			   "tcp, udp, icmp, icmp6, sctp, gre)", w->s);
-	ret = num_word(st, w, w->s, 0, "protocol", 0, 255, &p);
+	ret = num_word(st, w, w->s, 0, "protocol", 255, &p);
 	if (ret)
 		return ret;
 	return set_proto(st, kw, p, what);
@@ -739,6 +759,32 @@ static int any_excluded(const struct ffpf_match_cfg *a,
 	return 0;
 }
 
+/* Can @c accept a packet whose L4 protocol is @p (as match.h tests it)? */
+static int accepts_proto(const struct ffpf_match_cfg *c, __u8 p)
+{
+	if ((c->fields & FFPF_M_PROTO) && c->l4_proto != p)
+		return 0;
+	if ((c->fields & PORT_FIELDS) && !has_ports(p))
+		return 0;
+	if ((c->fields & FFPF_M_TCPFLAGS) && p != 6)
+		return 0;
+	if ((c->fields & FFPF_M_ICMPTYPE) && !is_icmp_proto(p))
+		return 0;
+	return 1;
+}
+
+/* Both need an L4 protocol (so an IP packet): is there one they share? */
+static int protos_disjoint(const struct ffpf_match_cfg *a,
+			   const struct ffpf_match_cfg *b)
+{
+	if (!(a->fields & L4_FIELDS) || !(b->fields & L4_FIELDS))
+		return 0;
+	for (int p = 0; p < 256; p++)
+		if (accepts_proto(a, p) && accepts_proto(b, p))
+			return 0;
+	return 1;
+}
+
 static unsigned versions(const struct ffpf_match_cfg *c)
 {
 	unsigned v = addr_versions(c);
@@ -758,13 +804,17 @@ int ffpf_match_may_overlap(const struct ffpf_match_cfg *a,
 		return 1;
 	both = a->fields & b->fields;
 
-	/* One IP version per packet; v4-mapped addresses mean IPv4. */
+	/*
+	 * One IP version per packet. Taking a v4-mapped prefix to mean IPv4
+	 * assumes no IPv6 header carries ::ffff:a.b.c.d (parse.h copies
+	 * IPv6 addresses as they are).
+	 */
 	va = versions(a);
 	vb = versions(b);
 	if (((va & (1u << 4)) && (vb & (1u << 6))) ||
 	    ((va & (1u << 6)) && (vb & (1u << 4))))
 		return 0;
-	if ((both & FFPF_M_PROTO) && a->l4_proto != b->l4_proto)
+	if (protos_disjoint(a, b))
 		return 0;
 	if ((both & FFPF_M_SPORT) &&
 	    ranges_disjoint(a->sport_lo, a->sport_hi, b->sport_lo, b->sport_hi))

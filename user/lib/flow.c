@@ -16,6 +16,7 @@
 #include "internal.h"
 #include "compose.h"
 #include "log.h"
+#include "root.skel.h"
 
 struct ffpf_flow *ffpf_flow_create(const char *ifname,
 				   const struct ffpf_flow_opts *opts)
@@ -558,4 +559,21 @@ int ffpf_flow_iface_stats(const struct ffpf_flow *flow, struct ffpf_iface_stats 
 	memcpy((char *)st + sizeof(size_t), (char *)&full + sizeof(size_t),
 	       (st->sz < sizeof(full) ? st->sz : sizeof(full)) - sizeof(size_t));
 	return 0;
+}
+
+int ffpf_flow_root_prog_fd(const struct ffpf_flow *flow)
+{
+	if (!flow || !flow->instantiated || !flow->iface->skel)
+		return -EINVAL;
+	return bpf_program__fd(flow->iface->skel->progs.ffpf_root);
+}
+
+int ffpf_flow_pctx_fd(const struct ffpf_flow *flow)
+{
+	return flow && flow->instantiated ? flow->iface->pctx_fd : -EINVAL;
+}
+
+int ffpf_flow_index(const struct ffpf_flow *flow)
+{
+	return flow && flow->instantiated ? flow->idx : -EINVAL;
 }

@@ -50,8 +50,10 @@ static int check_bpffs(void)
 	struct statfs st;
 
 	if (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC)
-		return ffpf_err(ENODEV, "/sys/fs/bpf is not a BPF filesystem: "
-				"mount -t bpf bpf /sys/fs/bpf\n");
+		return ffpf_err(ENOTSUP, "/sys/fs/bpf is not a BPF filesystem in this mount "
+				"namespace, so flows cannot be pinned: mount -t bpf bpf /sys/fs/bpf "
+				"(note: 'ip netns exec' remounts /sys and hides it; "
+				"use 'nsenter --net=/run/netns/NS' instead)\n");
 	return 0;
 }
 

@@ -86,4 +86,12 @@ struct ffpf_flow {
 	bool disconnected;
 };
 
+/*
+ * For tests that drive the datapath with BPF_PROG_TEST_RUN: the root
+ * program's fd and the per-CPU packet context map of the flow's interface.
+ */
+int ffpf_flow_root_prog_fd(const struct ffpf_flow *flow);
+int ffpf_flow_pctx_fd(const struct ffpf_flow *flow);
+int ffpf_flow_index(const struct ffpf_flow *flow);
+
 #endif /* FFPF_INTERNAL_H */

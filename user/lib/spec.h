@@ -9,6 +9,8 @@
  *   filter  := [ NAME "::" ] CLASS [ "(" [ arg ( "," arg )* ] ")" ]
  *   arg     := any text up to a top-level "," or ")"  (parens may nest)
  * Whitespace and newlines separate tokens; "#" starts a comment to end of line.
+ * Inside an argument, "..." quotes hide commas, parens and "#" (a backslash
+ * escapes a quote); a comment there becomes blanks in the argument's text.
  */
 #ifndef FFPF_SPEC_H
 #define FFPF_SPEC_H
@@ -76,7 +78,7 @@ int ffpf_count_parse_args(const struct ffpf_spec_filter *f,
  * Can two match configurations accept the same packet? Conservative:
  * returns false only when they are provably disjoint (different IP
  * version or protocol, disjoint port ranges or prefixes in the same
- * direction, different VLAN id). NULL means "matches everything".
+ * direction). NULL means "matches everything".
  */
 int ffpf_match_may_overlap(const struct ffpf_match_cfg *a,
 			   const struct ffpf_match_cfg *b);
