@@ -75,7 +75,7 @@ BPFT_SRCS := $(wildcard tests/bpf/*.c)
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: lib cmd tests
+all: lib cmd tests $(OUT)/ffpf-nsbench
 
 help:
 	@sed -n '2,7p' Makefile | sed 's/^# //'
@@ -114,9 +114,13 @@ $(SHARED): $(LIB_OBJS) user/lib/libffpfbpf.map
 	$(Q)ln -sf libffpfbpf.so.$(VERSION) $(OUT)/libffpfbpf.so.$(SOVERSION)
 	$(Q)ln -sf libffpfbpf.so.$(SOVERSION) $(OUT)/libffpfbpf.so
 
-$(PC): user/lib/libffpfbpf.pc.in Makefile | $(OUT)
+# Regenerated every time: it bakes in PREFIX, which install may override.
+gen_pc = sed -e 's|@PREFIX@|$(PREFIX)|;s|@LIBDIR@|$(LIBDIR)|;s|@INCDIR@|$(INCDIR)|;s|@VERSION@|$(VERSION)|' $(1) > $(2)
+$(PC): user/lib/libffpfbpf.pc.in FORCE | $(OUT)
 	$(call msg,GEN,$@)
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|;s|@LIBDIR@|$(LIBDIR)|;s|@INCDIR@|$(INCDIR)|;s|@VERSION@|$(VERSION)|' $< > $@
+	$(Q)$(call gen_pc,$<,$@)
+.PHONY: FORCE
+FORCE:
 
 # --- command -----------------------------------------------------------
 $(OUT)/cmd/%.o: user/cmd/%.c $(LIB_HDRS) | $(OUT)/cmd
@@ -138,6 +142,14 @@ $(OUT)/tests/unit: $(UNIT_SRCS) $(STATIC) | $(OUT)/tests
 $(OUT)/tests/bpf: $(BPFT_SRCS) $(STATIC) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(BPFT_SRCS) $(STATIC) -o $@ -lcriterion $(LIBS)
+
+$(OUT)/ffpf-nsbench: tools/ffpf-nsbench.c $(STATIC)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(STATIC) -o $@ $(LIBS)
+
+# Seed of issue 8: in-kernel ns/packet per scenario, one interleaved run.
+bench: $(OUT)/ffpf-nsbench
+	$(Q)$(OUT)/ffpf-nsbench 5 1000000
 
 test: all
 	$(Q)bash tests/run.sh
@@ -171,7 +183,7 @@ install: lib cmd
 	ln -sf libffpfbpf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libffpfbpf.so.$(SOVERSION)
 	ln -sf libffpfbpf.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libffpfbpf.so
 	install -m 644 include/ffpf/*.h $(DESTDIR)$(INCDIR)/ffpf/
-	install -m 644 $(PC) $(DESTDIR)$(PCDIR)/
+	$(call gen_pc,user/lib/libffpfbpf.pc.in,$(DESTDIR)$(PCDIR)/libffpfbpf.pc)
 	install -m 755 $(CMD) $(DESTDIR)$(BINDIR)/
 	install -m 644 docs/ffpf-bpf.8 $(DESTDIR)$(MANDIR)/man8/
 

@@ -7,7 +7,7 @@
  * SPEC defaults to "match(udp, dst port 53) -> count"; it must end in
  * `count`. Prints the flow's counters once a second and exits on Ctrl-C,
  * removing the flow (and the interface's root program) again.
- * Needs root (CAP_BPF + CAP_NET_ADMIN).
+ * Run it as root.
  */
 #include <errno.h>
 #include <signal.h>

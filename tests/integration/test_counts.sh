@@ -72,9 +72,9 @@ if [[ -n "$(ff_xdp_prog "$NS_S" "$IF_S")" ]]; then
 else
 	t_fail "XDP program attached to $IF_S while running" "$(ip -n "$NS_S" -d link show "$IF_S")"
 fi
-# Attaching XDP to a veth turns GRO on for it; GRO would merge TCP segments
-# after XDP and before the capture. Off again, the capture sees each packet
-# as the XDP program did.
+# Some kernels turn GRO on for a veth when XDP is attached to it; GRO would
+# merge TCP segments after XDP and before the capture. With GRO off the
+# capture sees each packet as the XDP program did (a no-op where it is off).
 ns_s ethtool -K "$IF_S" gro off >/dev/null 2>&1 || true
 
 # --- traffic, between the two markers ---------------------------------------
@@ -170,8 +170,8 @@ expect_count() {
 
 declare -A N_IN N_TOT B_IN B_TOT
 for f in "${FLOWS[@]}"; do
-	read -r N_IN[$f] B_IN[$f] < <(ff_pcap_stats "$win" "${PCAP[$f]}")
-	read -r N_TOT[$f] B_TOT[$f] < <(ff_pcap_stats "$pcap" "${PCAP[$f]}")
+	read -r "N_IN[$f]" "B_IN[$f]" < <(ff_pcap_stats "$win" "${PCAP[$f]}")
+	read -r "N_TOT[$f]" "B_TOT[$f]" < <(ff_pcap_stats "$pcap" "${PCAP[$f]}")
 done
 
 # --- per-flow packets and bytes ------------------------------------------------

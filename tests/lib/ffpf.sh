@@ -126,8 +126,9 @@ ffpf_start() {
 			return 0
 		fi
 		if ! kill -0 "$FFPF_PID" 2>/dev/null; then
-			wait "$FFPF_PID" 2>/dev/null
-			_FFPF_RC[$name]=$?
+			local rc=0
+			wait "$FFPF_PID" 2>/dev/null || rc=$?
+			_FFPF_RC[$name]=$rc
 			echo "ffpf: run $name exited early (status ${_FFPF_RC[$name]}):" >&2
 			sed 's/^/    /' "$err" >&2
 			return 1
@@ -160,19 +161,22 @@ ffpf_stop() {
 	pid=${_FFPF_PID[$name]:-}
 	FFPF_RC=255
 	[[ -n "$pid" ]] || return 1
-	kill -"$sig" "$pid" 2>/dev/null || true
-	for ((i = 0; i < t * 20; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
 	local ok=0
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "ffpf: run $name still alive ${t}s after SIG$sig, killing it" >&2
-		kill -KILL "$pid" 2>/dev/null
-		ok=1
-	fi
-	wait "$pid" 2>/dev/null
-	FFPF_RC=$?
+	# stderr of the group: bash's own "Killed" job notice goes there
+	{
+		kill -"$sig" "$pid" || true
+		for ((i = 0; i < t * 20; i++)); do
+			kill -0 "$pid" || break
+			sleep 0.05
+		done
+		if kill -0 "$pid"; then
+			echo "ffpf: run $name still alive ${t}s after SIG$sig, killing it" >&3
+			kill -KILL "$pid" || true
+			ok=1
+		fi
+		FFPF_RC=0
+		wait "$pid" || FFPF_RC=$?
+	} 3>&2 2>/dev/null
 	_FFPF_RC[$name]=$FFPF_RC
 	unset '_FFPF_PID[$name]'
 	_ff_forget_pid "$pid"
@@ -436,8 +440,8 @@ print(n, total)'
 # lines, which overcounts frames tcpdump prints on several lines, such as
 # unknown ethertypes).
 ff_pcap_count() {
-	local n b
-	read -r n b < <(ff_pcap_stats "$@")
+	local n _
+	read -r n _ < <(ff_pcap_stats "$@")
 	echo "$n"
 }
 

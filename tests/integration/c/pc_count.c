@@ -4,6 +4,7 @@
  * library via pkg-config. Counts ICMP echo requests on IF until SIGINT and
  * prints "echo_requests=N bytes=M" from both the flow stats and the MBuf.
  */
+#define _DEFAULT_SOURCE	/* usleep; ffpf.h itself builds as strict C11 */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
