@@ -173,6 +173,8 @@ int ffpf_root(struct xdp_md *ctx)
 		rc->malformed++;
 	if (!(p->flags & FFPF_PF_L3))
 		rc->non_ip++;
+	if (p->flags & FFPF_PF_DEEP)
+		rc->deep++;
 
 	cand = ctl->active & ctl->present;
 	if (cand & ctl->guarded)

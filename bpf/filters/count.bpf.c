@@ -7,12 +7,14 @@ FFPF_MBUF(count, struct ffpf_count_mbuf)
 static __always_inline int count_body(struct ffpf_pkt *p)
 {
 	struct ffpf_count_mbuf *m = count_mbuf_get();
+	struct ffpf_mbuf_cpu *c;
 
 	if (!m)
 		return FFPF_V_ERROR;
-	__sync_fetch_and_add(&m->hdr.seen, 1);
-	__sync_fetch_and_add(&m->hdr.passed, 1);
-	__sync_fetch_and_add(&m->bytes, p->len);
+	c = ffpf_slot(m->cpu, p);
+	ffpf_add(&c->seen, 1);
+	ffpf_add(&c->passed, 1);
+	ffpf_add(&c->bytes, p->len);
 	return FFPF_V_ACCEPT;
 }
 

@@ -8,13 +8,16 @@ FFPF_MBUF(match, struct ffpf_match_mbuf)
 static __always_inline int match_body(struct ffpf_pkt *p)
 {
 	struct ffpf_match_mbuf *m = match_mbuf_get();
+	struct ffpf_mbuf_cpu *c;
 
 	if (!m)
 		return FFPF_V_ERROR;
-	__sync_fetch_and_add(&m->hdr.seen, 1);
+	c = ffpf_slot(m->cpu, p);
+	ffpf_add(&c->seen, 1);
 	if (!ffpf_match_eval(&m->cfg, p))
 		return FFPF_V_REJECT;
-	__sync_fetch_and_add(&m->hdr.passed, 1);
+	ffpf_add(&c->passed, 1);
+	ffpf_add(&c->bytes, p->len);
 	return FFPF_V_ACCEPT;
 }
 

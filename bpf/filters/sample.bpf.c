@@ -2,6 +2,8 @@
 /*
  * sample: pass 1 packet in `every`, deterministically (the 1st, the
  * (every+1)th, ...), so tests and users get exact, reproducible counts.
+ * The packet number is the one shared atomic: per-CPU numbering would make
+ * the rate depend on how packets spread over CPUs.
  */
 #include "stage.h"
 
@@ -10,16 +12,20 @@ FFPF_MBUF(sample, struct ffpf_sample_mbuf)
 static __always_inline int sample_body(struct ffpf_pkt *p)
 {
 	struct ffpf_sample_mbuf *m = sample_mbuf_get();
+	struct ffpf_mbuf_cpu *c;
 	__u32 every;
 	__u64 n;
 
 	if (!m)
 		return FFPF_V_ERROR;
-	n = __sync_fetch_and_add(&m->hdr.seen, 1);
+	c = ffpf_slot(m->cpu, p);
+	ffpf_add(&c->seen, 1);
+	n = __sync_fetch_and_add(&m->ticket, 1);
 	every = m->every ? m->every : 1;
 	if (n % every)
 		return FFPF_V_REJECT;
-	__sync_fetch_and_add(&m->hdr.passed, 1);
+	ffpf_add(&c->passed, 1);
+	ffpf_add(&c->bytes, p->len);
 	return FFPF_V_ACCEPT;
 }
 

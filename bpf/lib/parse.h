@@ -41,7 +41,7 @@ static __always_inline void ffpf_parse_l4(void *data, void *end, __u32 off,
 {
 	p->l4_off = off;
 	if (off > FFPF_MAX_HDR_OFF) {
-		p->flags |= FFPF_PF_TRUNC;
+		p->flags |= FFPF_PF_DEEP;
 		return;
 	}
 	switch (p->l4_proto) {
@@ -60,7 +60,11 @@ static __always_inline void ffpf_parse_l4(void *data, void *end, __u32 off,
 		p->dport = bpf_ntohs(th->dest);
 		/* byte 13 of the TCP header holds the eight flag bits */
 		p->tcp_flags = ((__u8 *)th)[13];
-		p->payload_off = off + th->doff * 4;
+		/* ports and flags are valid; options may run past the end */
+		if (!FFPF_HAS(data, end, off, th->doff * 4))
+			p->flags |= FFPF_PF_TRUNC;
+		else
+			p->payload_off = off + th->doff * 4;
 		break;
 	}
 	case IPPROTO_UDP_:
@@ -90,9 +94,12 @@ static __always_inline void ffpf_parse_l4(void *data, void *end, __u32 off,
 		p->icmp_type = ic[0];
 		p->icmp_code = ic[1];
 		p->sport = (__u16)ic[0] << 8 | ic[1];
-		if (FFPF_HAS(data, end, off, 8))
+		if (FFPF_HAS(data, end, off, 8)) {
 			p->dport = bpf_ntohs(*(__be16 *)(ic + 4));
-		p->payload_off = off + 8;
+			p->payload_off = off + 8;
+		} else {
+			p->flags |= FFPF_PF_TRUNC;	/* type/code valid, rest cut */
+		}
 		break;
 	}
 	default:
@@ -172,7 +179,12 @@ static __always_inline void ffpf_parse_ipv6(void *data, void *end, __u32 off,
 		    nexthdr != IPPROTO_DSTOPTS_ && nexthdr != IPPROTO_FRAGMENT_ &&
 		    nexthdr != IPPROTO_AH_)
 			break;
-		if (off > FFPF_MAX_HDR_OFF || !FFPF_HAS(data, end, off, 8)) {
+		if (off > FFPF_MAX_HDR_OFF) {
+			p->flags |= FFPF_PF_DEEP;
+			p->l4_proto = nexthdr;
+			return;
+		}
+		if (!FFPF_HAS(data, end, off, 8)) {
 			p->flags |= FFPF_PF_TRUNC;
 			p->l4_proto = nexthdr;
 			return;
@@ -196,6 +208,13 @@ static __always_inline void ffpf_parse_ipv6(void *data, void *end, __u32 off,
 		off += elen;
 	}
 	p->l4_proto = nexthdr;
+	if (nexthdr == IPPROTO_HOPOPTS_ || nexthdr == IPPROTO_ROUTING_ ||
+	    nexthdr == IPPROTO_DSTOPTS_ || nexthdr == IPPROTO_FRAGMENT_ ||
+	    nexthdr == IPPROTO_AH_) {
+		/* still an extension header after FFPF_MAX_IP6_EXT of them */
+		p->flags |= FFPF_PF_DEEP;
+		return;
+	}
 	ffpf_parse_l4(data, end, off, p);
 }
 
@@ -210,6 +229,7 @@ static __always_inline void ffpf_parse(void *data, void *end, struct ffpf_pkt *p
 
 	__builtin_memset(p, 0, sizeof(*p));
 	p->seq = seq;
+	p->cpu = bpf_get_smp_processor_id();
 	p->len = end - data;
 	if (!FFPF_HAS(data, end, 0, sizeof(*eth))) {
 		p->flags |= FFPF_PF_TRUNC;

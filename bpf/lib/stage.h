@@ -28,6 +28,22 @@ static __always_inline int ffpf_next(void *ctx, int verdict)
 	return FFPF_V_ERROR;
 }
 
+/* This CPU's counter slot in an MBuf's cpu[] array. */
+static __always_inline struct ffpf_mbuf_cpu *
+ffpf_slot(struct ffpf_mbuf_cpu *cpu, const struct ffpf_pkt *p)
+{
+	return &cpu[p->cpu & (FFPF_MBUF_CPUS - 1)];
+}
+
+/* Plain add into a per-CPU slot, atomic only where slots are shared. */
+static __always_inline void ffpf_add(__u64 *counter, __u64 v)
+{
+	if (ffpf_stage.atomic)
+		__sync_fetch_and_add(counter, v);
+	else
+		*counter += v;
+}
+
 /* The class's MBuf: one mmapable entry of TYPE. */
 #define FFPF_MBUF(NAME, TYPE)						\
 	struct {							\

@@ -88,8 +88,10 @@ int main(int argc, char **argv)
 
 	while (!stop) {
 		struct ffpf_flow_stats st = { .sz = sizeof(st) };
+		struct ffpf_mbuf_hdr sum;
 
 		sleep(1);
+		ffpf_mbuf_sum(cnt->cpu, &sum);	/* the MBuf's per-CPU slots */
 		err = ffpf_flow_stats(flow, &st);
 		if (err)
 			break;
@@ -97,8 +99,7 @@ int main(int argc, char **argv)
 		       "count MBuf: %llu pkts %llu B\n",
 		       (unsigned long long)st.packets, (unsigned long long)st.bytes,
 		       (unsigned long long)st.dispatched, (unsigned long long)st.missed,
-		       (unsigned long long)__atomic_load_n(&cnt->hdr.passed, __ATOMIC_RELAXED),
-		       (unsigned long long)__atomic_load_n(&cnt->bytes, __ATOMIC_RELAXED));
+		       (unsigned long long)sum.passed, (unsigned long long)sum.bytes);
 		fflush(stdout);
 	}
 out:

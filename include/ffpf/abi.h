@@ -39,7 +39,7 @@
  */
 struct ffpf_stage_rodata {
 	__u32 next_slot;	/* FFPF_SLOT_NONE: last stage of its flow */
-	__u32 flow_idx;
+	__u32 atomic;		/* more CPUs than MBuf slots: counters need atomics */
 };
 
 /*
@@ -62,6 +62,9 @@ enum ffpf_pkt_flags {
 	FFPF_PF_BAD		= 1 << 5,	/* malformed (bad IHL, version mismatch, ...) */
 	FFPF_PF_IPOPTS		= 1 << 6,	/* IPv4 options present */
 	FFPF_PF_EXTHDR		= 1 << 7,	/* IPv6 extension headers present */
+	FFPF_PF_DEEP		= 1 << 8,	/* header chain longer than the parser follows
+						 * (> 6 IPv6 extension headers, or a transport
+						 * header past byte 512): L4 fields not read */
 };
 
 /*
@@ -91,6 +94,8 @@ struct ffpf_pkt {
 	__u8  daddr[16];
 	__u64 seq;		/* per-CPU packet sequence, for sampling and debugging */
 	__u64 matched;		/* bit i: flow i accepted the packet (set by the root) */
+	__u32 cpu;		/* CPU running the packet: picks the MBuf counter slot */
+	__u32 pad;
 };
 
 /* Per-interface control word ("ffpf_ctl", one entry, mmapable). */
@@ -119,6 +124,7 @@ struct ffpf_root_counters {
 	__u64 malformed;
 	__u64 non_ip;
 	__u64 missed;		/* failed tail calls, all flows */
+	__u64 deep;		/* FFPF_PF_DEEP: headers beyond the parser's reach */
 };
 
 /*

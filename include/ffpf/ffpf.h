@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdbool.h>
+#include <string.h>	/* memset in FFPF_OPTS */
 #include <ffpf/abi.h>
 #include <ffpf/mbuf.h>
 
@@ -147,7 +148,7 @@ struct ffpf_flow_stats {
 FFPF_API int ffpf_flow_stats(const struct ffpf_flow *flow,
 			     struct ffpf_flow_stats *st);
 
-/* Copy filter @idx's MBuf header (seen/passed) into @hdr. */
+/* Filter @idx's counters (seen, passed, bytes), summed over CPUs. */
 FFPF_API int ffpf_flow_filter_stats(const struct ffpf_flow *flow, int idx,
 				    struct ffpf_mbuf_hdr *hdr);
 
@@ -169,6 +170,7 @@ struct ffpf_iface_stats {
 	__u64 malformed;
 	__u64 non_ip;
 	__u64 missed;
+	__u64 deep;		/* headers past the parser's reach (FFPF_PF_DEEP) */
 	size_t :0;
 };
 

@@ -18,6 +18,7 @@
 #define BAD	FFPF_PF_BAD
 #define OPTS	FFPF_PF_IPOPTS
 #define EXT	FFPF_PF_EXTHDR
+#define DEEP	FFPF_PF_DEEP
 
 struct prow {
 	const char *desc;
@@ -186,6 +187,15 @@ static void b_v4_tcp_cut12(struct pkt *p)
 	v4(p, PKT_P_TCP);
 	pkt_tcp(p, 40000, 80, TH_SYN, 0);
 	pkt_cut(p, 14 + 20 + 12);
+}
+
+/* data offset 15 (60-byte header) but the frame ends after 20 TCP bytes:
+ * ports and flags are readable, the options are cut */
+static void b_v4_tcp_opts_cut(struct pkt *p)
+{
+	v4(p, PKT_P_TCP);
+	pkt_tcp(p, 40000, 80, TH_SYN, 15);
+	pkt_cut(p, 14 + 20 + 20);
 }
 
 static void b_v4_tcp_doff4(struct pkt *p)
@@ -489,7 +499,7 @@ static const struct prow rows[] = {
 	{ "IPv4 ICMP echo request id 0x4242", b_v4_icmp_echo, L3 | L4, IP4, .ip_ver = 4,
 	  .l4_proto = 1, V4A, .l4_off = 34, .payload_off = 42, .sport = 0x0800,
 	  .dport = 0x4242, .icmp_type = 8 },
-	{ "IPv4 ICMP unreachable with only 4 bytes (no id)", b_v4_icmp_4bytes, L3 | L4,
+	{ "IPv4 ICMP unreachable with only 4 bytes (no id)", b_v4_icmp_4bytes, L3 | L4 | TRUNC,
 	  IP4, .ip_ver = 4, .l4_proto = 1, V4A, .l4_off = 34, .sport = 0x0301,
 	  .dport = 0, .icmp_type = 3, .icmp_code = 1 },
 	{ "IPv4 ICMP cut after 2 bytes", b_v4_icmp_2bytes, L3 | TRUNC, IP4, .ip_ver = 4,
@@ -517,6 +527,9 @@ static const struct prow rows[] = {
 	  .ip_ver = 4, .l4_proto = 132, V4A },
 	{ "IPv4 TCP header cut at 12 bytes", b_v4_tcp_cut12, L3 | TRUNC, IP4, .ip_ver = 4,
 	  .l4_proto = 6, V4A },
+	{ "IPv4 TCP options run past the end", b_v4_tcp_opts_cut, L3 | L4 | TRUNC, IP4,
+	  .ip_ver = 4, .l4_proto = 6, V4A, .l4_off = 34, .sport = 40000, .dport = 80,
+	  .tcp_flags = TH_SYN },
 	{ "IPv4 TCP data offset 4", b_v4_tcp_doff4, L3 | BAD, IP4, .ip_ver = 4,
 	  .l4_proto = 6, V4A },
 	{ "IPv4 TCP data offset 0", b_v4_tcp_doff0, L3 | BAD, IP4, .ip_ver = 4,
@@ -567,9 +580,10 @@ static const struct prow rows[] = {
 	{ "IPv6 six extension headers (the limit), UDP", b_v6_six_ext_udp,
 	  L3 | L4 | EXT, IP6, .ip_ver = 6, .l4_proto = 17, V6A, .l4_off = 102,
 	  .sport = 1111, .dport = 2222 },
-	/* beyond FFPF_MAX_IP6_EXT the parser stops: l4_proto is the 7th header */
+	/* beyond FFPF_MAX_IP6_EXT the parser stops and says so (DEEP):
+	 * l4_proto is the 7th header, and the root counts the packet */
 	{ "IPv6 seven extension headers: transport not reached", b_v6_seven_ext_udp,
-	  L3 | EXT, IP6, .ip_ver = 6, .l4_proto = PKT_P_DSTOPTS, V6A },
+	  L3 | EXT | DEEP, IP6, .ip_ver = 6, .l4_proto = PKT_P_DSTOPTS, V6A },
 	{ "IPv6 hop-by-hop claiming 24 bytes, frame ends after 8", b_v6_ext_past_end,
 	  L3 | EXT | TRUNC, IP6, .ip_ver = 6, .l4_proto = 17, V6A },
 	{ "IPv6 hop-by-hop cut after 4 bytes", b_v6_ext_cut4, L3 | TRUNC, IP6,
@@ -578,7 +592,7 @@ static const struct prow rows[] = {
 	  L3 | EXT | TRUNC, IP6, .ip_ver = 6, .l4_proto = PKT_P_DSTOPTS, V6A },
 	/* FFPF_MAX_HDR_OFF: transport headers past byte 512 are not read */
 	{ "IPv6 568-byte dstopts: UDP beyond the 512-byte horizon", b_v6_huge_dstopts,
-	  L3 | EXT | TRUNC, IP6, .ip_ver = 6, .l4_proto = 17, V6A },
+	  L3 | EXT | DEEP, IP6, .ip_ver = 6, .l4_proto = 17, V6A },
 	{ "IPv6 ICMPv6 echo request id 7", b_v6_icmp_echo, L3 | L4, IP6, .ip_ver = 6,
 	  .l4_proto = 58, V6A, .l4_off = 54, .payload_off = 62, .sport = 0x8000,
 	  .dport = 7, .icmp_type = 128 },

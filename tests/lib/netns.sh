@@ -139,7 +139,7 @@ ns_on_cleanup() {
 _ff_kill_pids() {
 	local pid i alive
 	(($# > 0)) || return 0
-	kill -TERM "$@" 2>/dev/null
+	kill -TERM "$@" 2>/dev/null || true	# some may be gone already
 	for ((i = 0; i < 30; i++)); do
 		alive=0
 		for pid in "$@"; do
@@ -151,7 +151,7 @@ _ff_kill_pids() {
 		((alive)) || break
 		sleep 0.1
 	done
-	kill -KILL "$@" 2>/dev/null
+	kill -KILL "$@" 2>/dev/null || true
 	for pid in "$@"; do
 		wait "$pid" 2>/dev/null
 	done
@@ -418,7 +418,9 @@ pcap_count() {
 	local file=$1 filter=${2:-}
 	local -a f=()
 	[[ -z "$filter" ]] || f=("$filter")
-	{ tcpdump -r "$file" -nn "${f[@]}" 2>/dev/null || true; } | wc -l
+	# one packet may print several lines: count those that start with its
+	# timestamp (-tt: seconds since the epoch), not lines
+	{ tcpdump -r "$file" -nn -tt "${f[@]}" 2>/dev/null || true; } | grep -c '^[0-9]' || true
 }
 
 # ---------------------------------------------------------------------------

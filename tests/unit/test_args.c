@@ -168,6 +168,10 @@ Test(match, ipv6_host_and_zero_prefix)
 	c = match_ok("match(net 0.0.0.0/0)");
 	cr_expect_eq(c.any_plen, 96);
 	cr_expect_eq(c.ip_ver, 4);
+	/* IPv4 written v4-mapped is IPv4 */
+	c = match_ok("match(host ::ffff:10.0.0.1)");
+	cr_expect_eq(c.ip_ver, 4);
+	expect_v4(c.any, 10, 0, 0, 1);
 }
 
 Test(match, ports)

@@ -73,10 +73,14 @@ int cmd_list(int argc, char **argv)
 
 static int pinned_op(int argc, char **argv, int (*op)(const char *, const char *))
 {
+	static const struct option opts[] = {
+		{ "interface", required_argument, NULL, 'i' },
+		{}
+	};
 	const char *ifname = NULL;
 	int c, err;
 
-	while ((c = getopt(argc, argv, "i:")) != -1) {
+	while ((c = getopt_long(argc, argv, "i:", opts, NULL)) != -1) {
 		if (c == 'i')
 			ifname = optarg;
 		else

@@ -64,9 +64,10 @@ void report_summary(FILE *out, struct ffpf_flow **flows, int n)
 			struct ffpf_mbuf_hdr h = {0};
 
 			ffpf_flow_filter_stats(flows[i], k, &h);
-			fprintf(out, "    %d %-8s seen %llu passed %llu\n", k,
+			fprintf(out, "    %d %-8s seen %llu passed %llu (%llu bytes)\n", k,
 				ffpf_flow_filter_class(flows[i], k),
-				(unsigned long long)h.seen, (unsigned long long)h.passed);
+				(unsigned long long)h.seen, (unsigned long long)h.passed,
+				(unsigned long long)h.bytes);
 		}
 	}
 	for (int i = 0; i < n; i++) {
@@ -75,11 +76,12 @@ void report_summary(FILE *out, struct ffpf_flow **flows, int n)
 		if (!first_on_iface(flows, i) || ffpf_flow_iface_stats(flows[i], &is))
 			continue;
 		fprintf(out, "%s: %llu packets received by filter, %llu matched a flow, "
-			"%llu truncated, %llu malformed, %llu non-IP, %llu missed tail calls\n",
+			"%llu truncated, %llu malformed, %llu too deep to parse, %llu non-IP, "
+			"%llu missed tail calls\n",
 			ffpf_flow_ifname(flows[i]), (unsigned long long)is.rx_packets,
 			(unsigned long long)is.matched, (unsigned long long)is.truncated,
-			(unsigned long long)is.malformed, (unsigned long long)is.non_ip,
-			(unsigned long long)is.missed);
+			(unsigned long long)is.malformed, (unsigned long long)is.deep,
+			(unsigned long long)is.non_ip, (unsigned long long)is.missed);
 	}
 }
 
@@ -102,9 +104,10 @@ void report_json(FILE *out, struct ffpf_flow **flows, int n, double elapsed)
 			struct ffpf_mbuf_hdr h = {0};
 
 			ffpf_flow_filter_stats(flows[i], k, &h);
-			fprintf(out, "%s{\"class\": \"%s\", \"seen\": %llu, \"passed\": %llu}",
-				k ? ", " : "", ffpf_flow_filter_class(flows[i], k),
-				(unsigned long long)h.seen, (unsigned long long)h.passed);
+			fprintf(out, "%s{\"class\": \"%s\", \"seen\": %llu, \"passed\": %llu, "
+				"\"bytes\": %llu}", k ? ", " : "", ffpf_flow_filter_class(flows[i], k),
+				(unsigned long long)h.seen, (unsigned long long)h.passed,
+				(unsigned long long)h.bytes);
 		}
 		fprintf(out, "]}");
 	}
@@ -117,11 +120,12 @@ void report_json(FILE *out, struct ffpf_flow **flows, int n, double elapsed)
 		fprintf(out, "%s\n  {\"ifname\": ", first ? "" : ",");
 		json_string(out, ffpf_flow_ifname(flows[i]));
 		fprintf(out, ", \"rx_packets\": %llu, \"rx_bytes\": %llu, \"matched\": %llu, "
-			"\"truncated\": %llu, \"malformed\": %llu, \"non_ip\": %llu, \"missed\": %llu}",
+			"\"truncated\": %llu, \"malformed\": %llu, \"deep\": %llu, \"non_ip\": %llu, "
+			"\"missed\": %llu}",
 			(unsigned long long)is.rx_packets, (unsigned long long)is.rx_bytes,
 			(unsigned long long)is.matched, (unsigned long long)is.truncated,
-			(unsigned long long)is.malformed, (unsigned long long)is.non_ip,
-			(unsigned long long)is.missed);
+			(unsigned long long)is.malformed, (unsigned long long)is.deep,
+			(unsigned long long)is.non_ip, (unsigned long long)is.missed);
 		first = 0;
 	}
 	fprintf(out, "\n]}\n");

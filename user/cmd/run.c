@@ -27,6 +27,15 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return errno || end == s || *end ? -EINVAL : 0;
+}
+
 struct run_flow_arg {
 	const char *ifname;
 	char *name;
@@ -87,12 +96,16 @@ int cmd_run(int argc, char **argv)
 			nargs++;
 			break;
 		case 'd':
-			duration = atof(optarg);
+			if (parse_seconds(optarg, &duration) || duration <= 0) {
+				fprintf(stderr, "ffpf-bpf run: --duration '%s': expected seconds > 0\n",
+					optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'I':
-			interval = atof(optarg);
-			if (interval <= 0) {
-				fprintf(stderr, "ffpf-bpf run: --interval must be > 0\n");
+			if (parse_seconds(optarg, &interval) || interval <= 0) {
+				fprintf(stderr, "ffpf-bpf run: --interval '%s': expected seconds > 0\n",
+					optarg);
 				return EXIT_USAGE;
 			}
 			break;

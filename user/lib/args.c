@@ -360,6 +360,9 @@ static int term_addr(struct mstate *st, enum dir d, const struct word *kw,
 		plen = fam == 4 ? 96 + (int)len : (int)len;
 	}
 	mask_prefix(addr, plen);
+	/* ::ffff:a.b.c.d/96+ is how IPv4 is stored: it names IPv4 packets */
+	if (fam == 6 && plen >= 96 && !memcmp(addr, v4mapped, 12))
+		lit_fam = 4;
 
 	if (c->fields & field)
 		return bad(st, kw, "duplicate %saddress constraint", dir_word[d]);

@@ -3,6 +3,8 @@
  * classes.c - the built-in filter classes. Each is a BPF object embedded
  * by its skeleton; adding a class is one row here plus its .bpf.c.
  */
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include "internal.h"
 #include "match.skel.h"
@@ -31,13 +33,17 @@ static int sample_configure(const struct ffpf_spec_filter *f, void *mbuf,
 	return ffpf_sample_parse_args(f, &m->every, err);
 }
 
+#define CLASS(NAME, TYPE)						\
+	{ #NAME, sizeof(TYPE), offsetof(TYPE, cpu), offsetof(TYPE, cpu),	\
+	  ffpf_##NAME##__elf_bytes, NAME##_configure }
+
 static const struct ffpf_class ffpf_classes[] = {
-	{ "match",  sizeof(struct ffpf_match_mbuf),  ffpf_match__elf_bytes,  match_configure },
-	{ "count",  sizeof(struct ffpf_count_mbuf),  ffpf_count__elf_bytes,  count_configure },
-	{ "sample", sizeof(struct ffpf_sample_mbuf), ffpf_sample__elf_bytes, sample_configure },
+	CLASS(match, struct ffpf_match_mbuf),
+	CLASS(count, struct ffpf_count_mbuf),
+	CLASS(sample, struct ffpf_sample_mbuf),
 };
 
-_Static_assert(sizeof(struct ffpf_match_mbuf) <= FFPF_MBUF_MAX, "MBuf too large");
+_Static_assert(offsetof(struct ffpf_match_mbuf, cpu) <= FFPF_CFG_MAX, "config too large");
 
 const struct ffpf_class *ffpf_class_find(const char *name)
 {
@@ -49,5 +55,12 @@ const struct ffpf_class *ffpf_class_find(const char *name)
 
 const char *ffpf_class_names(void)
 {
-	return "match, count, sample";
+	static char names[128];
+
+	if (!names[0]) {
+		for (size_t i = 0, len = 0; i < sizeof(ffpf_classes) / sizeof(ffpf_classes[0]); i++)
+			len += snprintf(names + len, sizeof(names) - len, "%s%s",
+					i ? ", " : "", ffpf_classes[i].name);
+	}
+	return names;
 }

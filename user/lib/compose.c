@@ -44,24 +44,37 @@ int ffpf_compose_worst_path(const struct ffpf_compose_flow *flows, int n, int *w
 	return best;
 }
 
+/* "flow dns (index 3)" or "flow 3" */
+static const char *flow_label(const struct ffpf_compose_flow *flows, int f,
+			      char *buf, size_t len)
+{
+	if (flows[f].name)
+		snprintf(buf, len, "flow %s (index %d)", flows[f].name, f);
+	else
+		snprintf(buf, len, "flow %d", f);
+	return buf;
+}
+
 int ffpf_compose_check(const struct ffpf_compose_flow *flows, int n,
 		       char *why, size_t whylen)
 {
 	int worst, cost = ffpf_compose_worst_path(flows, n, &worst);
+	char label[64];
 
 	for (int f = 0; f < n; f++) {
 		if (flows[f].present && flows[f].nstages > FFPF_MAX_STAGES) {
-			snprintf(why, whylen, "flow %d has %d stages, at most %d",
-				 f, flows[f].nstages, FFPF_MAX_STAGES);
+			snprintf(why, whylen, "%s has %d stages, at most %d",
+				 flow_label(flows, f, label, sizeof(label)),
+				 flows[f].nstages, FFPF_MAX_STAGES);
 			return -E2BIG;
 		}
 	}
 	if (cost <= FFPF_TAIL_CALL_LIMIT)
 		return 0;
 	snprintf(why, whylen,
-		 "a packet accepted by flow %d could need %d tail calls (its stages plus "
-		 "those of every flow that may match the same packet); the kernel allows %d. "
-		 "Give flows a leading match() that tells them apart, or use fewer stages",
-		 worst, cost, FFPF_TAIL_CALL_LIMIT);
+		 "a packet that passes the guard of %s could need %d tail calls (its stages "
+		 "plus those of every flow that may take the same packet); the kernel allows "
+		 "%d. Give flows a leading match() that tells them apart, or use fewer stages",
+		 flow_label(flows, worst, label, sizeof(label)), cost, FFPF_TAIL_CALL_LIMIT);
 	return -E2BIG;
 }

@@ -12,6 +12,7 @@
 #include <ffpf/mbuf.h>
 
 struct ffpf_compose_flow {
+	const char *name;		/* for messages; may be NULL */
 	bool present;
 	int nstages;
 	bool guarded;			/* guard holds the flow's leading match */
@@ -23,8 +24,8 @@ __u32 ffpf_stage_slot(int flow, int stage);
 
 /*
  * Upper bound of the tail calls one packet can cost with these flows:
- * for each flow f, its stages plus the stages of every flow that may
- * accept the same packet (guards not provably disjoint). Sound, since any
+ * for each flow f, its stages plus the stages of every flow whose guard
+ * may pass the same packet (guards not provably disjoint). Sound, since any
  * set of flows that all accept one packet is within one f's neighbourhood.
  * *@worst (may be NULL) gets the flow that reaches the bound, or -1.
  */

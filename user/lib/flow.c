@@ -6,6 +6,7 @@
  * builds the chain back to front and publishes the entry slot last, so a
  * packet never sees a half-built flow.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,28 @@
 #include "log.h"
 #include "root.skel.h"
 
+/*
+ * A flow name becomes a directory under the interface's pins: keep it to a
+ * safe alphabet and away from ".", ".." and the datapath's own pin names.
+ */
+static bool ffpf_name_ok(const char *name)
+{
+	static const char *const reserved[] = {
+		"link", "progs", "pctx", "ctl", "guards", "fstats", "rstats", "flows",
+	};
+	size_t len = strlen(name);
+
+	if (!len || len >= FFPF_NAME_LEN || name[0] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("_.-", name[i]))
+			return false;
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (!strcmp(name, reserved[i]))
+			return false;
+	return true;
+}
+
 struct ffpf_flow *ffpf_flow_create(const char *ifname,
 				   const struct ffpf_flow_opts *opts)
 {
@@ -29,10 +52,9 @@ struct ffpf_flow *ffpf_flow_create(const char *ifname,
 		errno = EINVAL;
 		return NULL;
 	}
-	if (opts && opts->name && (strlen(opts->name) >= FFPF_NAME_LEN ||
-				   !opts->name[0] || strchr(opts->name, '/'))) {
-		pr_warn("flow name '%s': 1 to %d characters, no '/'\n", opts->name,
-			FFPF_NAME_LEN - 1);
+	if (opts && opts->name && !ffpf_name_ok(opts->name)) {
+		pr_warn("flow name '%s': 1 to %d of [A-Za-z0-9_.-], not starting with '.', "
+			"not one of the datapath's own pin names\n", opts->name, FFPF_NAME_LEN - 1);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -56,9 +78,11 @@ struct ffpf_flow *ffpf_flow_create(const char *ifname,
 	return flow;
 }
 
+/* The one error format for specs, without the library's prefix: editors
+ * and tests look for "spec:LINE:COL: message". */
 static void print_spec_error(const struct ffpf_spec_error *e)
 {
-	pr_warn("spec:%d:%d: %s\n", e->line, e->col, e->msg);
+	ffpf_pr(FFPF_WARN, "spec:%d:%d: %s\n", e->line, e->col, e->msg);
 }
 
 /* Parse @text into stages (not attached to any flow yet). */
@@ -162,6 +186,7 @@ int ffpf_spec_check(const char *spec, int *nfilters)
 static int check_budget(struct ffpf_iface *ifc, struct ffpf_flow *flow, int idx)
 {
 	struct ffpf_compose_flow cf[FFPF_MAX_FLOWS] = {0};
+	char names[FFPF_MAX_FLOWS][FFPF_NAME_LEN];
 	__u64 present = __atomic_load_n(&ifc->ctl->present, __ATOMIC_ACQUIRE);
 	char why[320];
 	int err;
@@ -172,12 +197,16 @@ static int check_budget(struct ffpf_iface *ifc, struct ffpf_flow *flow, int idx)
 
 		if (!(present & (1ULL << i)) || ffpf_iface_read_desc(ifc, i, &d))
 			continue;
+		memcpy(names[i], d.name, FFPF_NAME_LEN);
+		names[i][FFPF_NAME_LEN - 1] = 0;
+		cf[i].name = names[i];
 		cf[i].present = true;
 		cf[i].nstages = d.nstages;
 		cf[i].guarded = ifc->ctl->guarded & (1ULL << i);
 		if (cf[i].guarded)
 			bpf_map_lookup_elem(ifc->guards_fd, &key, &cf[i].guard);
 	}
+	cf[idx].name = flow->name;
 	cf[idx].present = true;
 	cf[idx].nstages = flow->nstages;
 	cf[idx].guarded = !strcmp(flow->stages[0].cls->name, "match");
@@ -517,13 +546,12 @@ int ffpf_flow_stats(const struct ffpf_flow *flow, struct ffpf_flow_stats *st)
 int ffpf_flow_filter_stats(const struct ffpf_flow *flow, int idx,
 			   struct ffpf_mbuf_hdr *hdr)
 {
-	struct ffpf_mbuf_hdr *m;
+	const struct ffpf_stage *st;
 
 	if (!flow || !hdr || !flow->instantiated || idx < 0 || idx >= flow->nstages)
 		return -EINVAL;
-	m = flow->stages[idx].mbuf;
-	hdr->seen = __atomic_load_n(&m->seen, __ATOMIC_RELAXED);
-	hdr->passed = __atomic_load_n(&m->passed, __ATOMIC_RELAXED);
+	st = &flow->stages[idx];
+	ffpf_mbuf_sum((const void *)((const char *)st->mbuf + st->cls->cpu_off), hdr);
 	return 0;
 }
 
@@ -534,7 +562,7 @@ void *ffpf_flow_filter_mbuf(struct ffpf_flow *flow, int idx, size_t *size)
 		return NULL;
 	}
 	if (size)
-		*size = flow->stages[idx].cls->mbuf_size;
+		*size = flow->stages[idx].mbuf_len;
 	return flow->stages[idx].mbuf;
 }
 
@@ -556,6 +584,7 @@ int ffpf_flow_iface_stats(const struct ffpf_flow *flow, struct ffpf_iface_stats 
 	full.malformed = c.malformed;
 	full.non_ip = c.non_ip;
 	full.missed = c.missed;
+	full.deep = c.deep;
 	memcpy((char *)st + sizeof(size_t), (char *)&full + sizeof(size_t),
 	       (st->sz < sizeof(full) ? st->sz : sizeof(full)) - sizeof(size_t));
 	return 0;

@@ -8,14 +8,16 @@
 #include <ffpf/ffpf.h>
 #include "spec.h"
 
-#define FFPF_MBUF_MAX	256	/* largest class MBuf, bytes */
+#define FFPF_CFG_MAX	256	/* largest class configuration, bytes */
 
 /* A filter class: a BPF object embedded in the library plus its argument parser. */
 struct ffpf_class {
 	const char *name;
-	size_t mbuf_size;
+	size_t mbuf_size;		/* whole MBuf */
+	size_t cfg_size;		/* configuration at its start, set at instantiate */
+	size_t cpu_off;			/* offset of its struct ffpf_mbuf_cpu cpu[] */
 	const void *(*elf_bytes)(size_t *sz);
-	/* Parse the filter's arguments into the MBuf's initial content. */
+	/* Parse the filter's arguments into the MBuf's configuration. */
 	int (*configure)(const struct ffpf_spec_filter *f, void *mbuf,
 			 struct ffpf_spec_error *err);
 };
@@ -28,7 +30,7 @@ const char *ffpf_class_names(void);
 struct ffpf_stage {
 	const struct ffpf_class *cls;
 	char text[160];			/* "class(args)", for the flow's spec */
-	__u8 init[FFPF_MBUF_MAX];	/* MBuf content at instantiate */
+	__u8 init[FFPF_CFG_MAX];	/* MBuf configuration at instantiate */
 	struct bpf_object *obj;
 	int prog_fd;
 	int mbuf_fd;

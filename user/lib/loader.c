@@ -23,7 +23,10 @@ static bool ends_with(const char *s, const char *suffix)
 int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
 		    int flow_idx, __u32 next_slot)
 {
-	struct ffpf_stage_rodata ro = { .next_slot = next_slot, .flow_idx = flow_idx };
+	struct ffpf_stage_rodata ro = {
+		.next_slot = next_slot,
+		.atomic = libbpf_num_possible_cpus() > FFPF_MBUF_CPUS,
+	};
 	char objname[32], mbufname[32];
 	const void *bytes;
 	struct bpf_program *prog;
@@ -82,7 +85,7 @@ int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
 			       st->cls->name, strerror(errno));
 		goto fail;
 	}
-	memcpy(st->mbuf, st->init, st->cls->mbuf_size);
+	memcpy(st->mbuf, st->init, st->cls->cfg_size);
 	return 0;
 fail:
 	ffpf_stage_unload(st);

@@ -23,6 +23,7 @@ int main(int argc, char **argv)
 	FFPF_OPTS(ffpf_flow_opts, opts, .name = "echo");
 	struct ffpf_flow_stats st = { .sz = sizeof(st) };
 	struct ffpf_count_mbuf *cnt;
+	struct ffpf_mbuf_hdr sum;
 	struct ffpf_flow *flow;
 	int err;
 
@@ -53,9 +54,10 @@ int main(int argc, char **argv)
 	while (!stop)
 		usleep(20000);
 	ffpf_flow_stats(flow, &st);
+	ffpf_mbuf_sum(cnt->cpu, &sum);	/* straight from the mapped MBuf */
 	printf("echo_requests=%llu bytes=%llu mbuf_packets=%llu mbuf_bytes=%llu\n",
 	       (unsigned long long)st.packets, (unsigned long long)st.bytes,
-	       (unsigned long long)cnt->hdr.passed, (unsigned long long)cnt->bytes);
+	       (unsigned long long)sum.passed, (unsigned long long)sum.bytes);
 	ffpf_flow_close(flow);
 	return 0;
 }
