@@ -304,19 +304,8 @@ ffpf_list_json() {
 	fi
 }
 
-# ffpf_pinned_packets NS IF FLOW: packets of pinned FLOW per `list --json`
+# ffpf_pinned_field NS IF FLOW FIELD: FIELD of pinned FLOW per list --json
 # ("none" if it is not listed, "ERROR..." if list fails).
-ffpf_pinned_packets() {
-	local out
-	out=$(ffpf_list_json "$1" "$2" 2>&1) || {
-		echo "ERROR: list failed: $out"
-		return 1
-	}
-	printf '%s\n' "$out" | ff_json - "
-next((f['packets'] for f in j if f['name'] == '$3'), 'none')"
-}
-
-# ffpf_pinned_field NS IF FLOW FIELD: FIELD of pinned FLOW per list --json.
 ffpf_pinned_field() {
 	local out
 	out=$(ffpf_list_json "$1" "$2" 2>&1) || {
@@ -325,6 +314,11 @@ ffpf_pinned_field() {
 	}
 	printf '%s\n' "$out" | ff_json - "
 next((f['$4'] for f in j if f['name'] == '$3'), 'none')"
+}
+
+# ffpf_pinned_packets NS IF FLOW: packets of pinned FLOW per `list --json`.
+ffpf_pinned_packets() {
+	ffpf_pinned_field "$1" "$2" "$3" packets
 }
 
 # ff_xdp_prog NS IF: print the id of the XDP program attached to IF (empty

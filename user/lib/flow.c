@@ -521,15 +521,28 @@ bool ffpf_flow_is_active(const struct ffpf_flow *flow)
 		(1ULL << flow->idx));
 }
 
+/*
+ * Copy the fields of @full the caller's struct has room for: an older
+ * caller's smaller struct (its sz) gets the fields it knows, no more.
+ */
+static int copy_sized(void *dst, const void *full, size_t full_sz)
+{
+	size_t sz = *(const size_t *)dst;
+
+	if (sz < sizeof(size_t) + sizeof(__u64))
+		return -EINVAL;
+	memcpy((char *)dst + sizeof(size_t), (const char *)full + sizeof(size_t),
+	       (sz < full_sz ? sz : full_sz) - sizeof(size_t));
+	return 0;
+}
+
 int ffpf_flow_stats(const struct ffpf_flow *flow, struct ffpf_flow_stats *st)
 {
 	struct ffpf_flow_counters c;
 	struct ffpf_flow_stats full = { .sz = sizeof(full) };
 	int err;
 
-	if (!flow || !st || st->sz < sizeof(size_t) + 4 * sizeof(__u64))
-		return -EINVAL;
-	if (!flow->instantiated)
+	if (!flow || !st || !flow->instantiated)
 		return -EINVAL;
 	err = ffpf_percpu_sum(flow->iface->fstats_fd, flow->idx, &c, sizeof(c));
 	if (err)
@@ -538,9 +551,7 @@ int ffpf_flow_stats(const struct ffpf_flow *flow, struct ffpf_flow_stats *st)
 	full.bytes = c.bytes;
 	full.dispatched = c.dispatched;
 	full.missed = c.missed;
-	memcpy((char *)st + sizeof(size_t), (char *)&full + sizeof(size_t),
-	       (st->sz < sizeof(full) ? st->sz : sizeof(full)) - sizeof(size_t));
-	return 0;
+	return copy_sized(st, &full, sizeof(full));
 }
 
 int ffpf_flow_filter_stats(const struct ffpf_flow *flow, int idx,
@@ -572,7 +583,7 @@ int ffpf_flow_iface_stats(const struct ffpf_flow *flow, struct ffpf_iface_stats 
 	struct ffpf_iface_stats full = { .sz = sizeof(full) };
 	int err;
 
-	if (!flow || !st || !flow->instantiated || st->sz < sizeof(size_t))
+	if (!flow || !st || !flow->instantiated)
 		return -EINVAL;
 	err = ffpf_percpu_sum(flow->iface->rstats_fd, 0, &c, sizeof(c));
 	if (err)
@@ -585,9 +596,7 @@ int ffpf_flow_iface_stats(const struct ffpf_flow *flow, struct ffpf_iface_stats 
 	full.non_ip = c.non_ip;
 	full.missed = c.missed;
 	full.deep = c.deep;
-	memcpy((char *)st + sizeof(size_t), (char *)&full + sizeof(size_t),
-	       (st->sz < sizeof(full) ? st->sz : sizeof(full)) - sizeof(size_t));
-	return 0;
+	return copy_sized(st, &full, sizeof(full));
 }
 
 int ffpf_flow_root_prog_fd(const struct ffpf_flow *flow)
