@@ -31,7 +31,8 @@ endif
 
 # Probe the tools once, with a message that says what to do.
 need_tool = $(if $(shell command -v $(1) 2>/dev/null),,$(error $(1) not found: run 'make deps' (or: apt-get install $(2))))
-ifeq ($(filter deps clean help,$(MAKECMDGOALS)),)
+# (demo and test install the dependencies first, then re-enter make.)
+ifeq ($(filter deps clean help demo test,$(MAKECMDGOALS)),)
 $(call need_tool,$(CLANG),clang)
 $(call need_tool,$(BPFTOOL),bpftool)
 $(call need_tool,$(PKGCONFIG),pkg-config)
@@ -151,7 +152,8 @@ $(OUT)/ffpf-nsbench: tools/ffpf-nsbench.c $(STATIC)
 bench: $(OUT)/ffpf-nsbench
 	$(Q)$(OUT)/ffpf-nsbench 5 1000000
 
-test: all
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash tests/run.sh
 
 test-unit: tests
