@@ -521,60 +521,21 @@ for l in bt("link", "list"):
 PY
 }
 
-# ff_proc_bpf_ids PID: print "prog ID", "map ID", "link ID" for the BPF
-# objects process PID holds an fd on (from /proc/PID/fdinfo), plus the maps
-# those programs use.
-ff_proc_bpf_ids() {
-	_ff_py - "$1" <<'PY'
-import glob, json, subprocess, sys
-pid = sys.argv[1]
+# _ff_bpf_ids PROC_GLOB PINS: print "prog ID", "map ID", "link ID" for the
+# BPF objects the processes matching /proc/PROC_GLOB hold an fd on (fdinfo),
+# those pinned in /sys/fs/bpf when PINS is 1, and the maps of those programs.
+_ff_bpf_ids() {
+	_ff_py - "$1" "$2" <<'PY'
+import glob, json, os, subprocess, sys
+proc_glob, with_pins = sys.argv[1], sys.argv[2] == "1"
 progs, maps, links = set(), set(), set()
-for fi in glob.glob("/proc/%s/fdinfo/*" % pid):
+def bt(*a):
     try:
-        txt = open(fi).read()
-    except OSError:
-        continue
-    kv = dict(l.split(":", 1) for l in txt.splitlines() if ":" in l)
-    kv = {k.strip(): v.strip() for k, v in kv.items()}
-    if "link_id" in kv:
-        links.add(int(kv["link_id"]))
-        if "prog_id" in kv:
-            progs.add(int(kv["prog_id"]))
-    elif "prog_id" in kv:
-        progs.add(int(kv["prog_id"]))
-    elif "map_id" in kv:
-        maps.add(int(kv["map_id"]))
-try:
-    for p in json.loads(subprocess.run(["bpftool", "-j", "prog", "list"], capture_output=True,
-                                       text=True).stdout or "[]"):
-        if p["id"] in progs:
-            maps.update(p.get("map_ids", []))
-except Exception:
-    pass
-for kind, s in (("prog", progs), ("map", maps), ("link", links)):
-    for i in sorted(s):
-        print(kind, i)
-PY
-}
-
-# ff_bpf_alive KIND ID...: print the "KIND ID" of those still existing.
-ff_bpf_alive() {
-	local kind=$1 id
-	shift
-	for id in "$@"; do
-		bpftool "$kind" show id "$id" >/dev/null 2>&1 && echo "$kind $id"
-	done
-	return 0
-}
-
-# ff_bpf_held_ids: print "KIND ID" for every BPF object some live process
-# holds (fdinfo), the maps of those programs, and the objects pinned in
-# /sys/fs/bpf. Used to tell a leaked object from one someone else is using.
-ff_bpf_held_ids() {
-	_ff_py - <<'PY'
-import glob, json, os, subprocess
-progs, maps, links = set(), set(), set()
-for fi in glob.glob("/proc/[0-9]*/fdinfo/*"):
+        r = subprocess.run(["bpftool", "-j", *a], capture_output=True, text=True)
+        return json.loads(r.stdout) if r.returncode == 0 and r.stdout else None
+    except Exception:
+        return None
+for fi in glob.glob("/proc/%s/fdinfo/*" % proc_glob):
     try:
         txt = open(fi).read()
     except OSError:
@@ -597,13 +558,7 @@ for fi in glob.glob("/proc/[0-9]*/fdinfo/*"):
             maps.add(int(kv["map_id"]))
     except ValueError:
         pass
-def bt(*a):
-    try:
-        r = subprocess.run(["bpftool", "-j", *a], capture_output=True, text=True)
-        return json.loads(r.stdout) if r.returncode == 0 and r.stdout else None
-    except Exception:
-        return None
-for root, dirs, files in os.walk("/sys/fs/bpf"):
+for root, dirs, files in (os.walk("/sys/fs/bpf") if with_pins else ()):
     for f in files:
         path = os.path.join(root, f)
         for kind, s in (("prog", progs), ("map", maps), ("link", links)):
@@ -613,12 +568,33 @@ for root, dirs, files in os.walk("/sys/fs/bpf"):
                 if kind == "link" and "prog_id" in o:
                     progs.add(o["prog_id"])
                 break
-pl = bt("prog", "list") or []
-for p in pl:
+for p in bt("prog", "list") or []:
     if p["id"] in progs:
         maps.update(p.get("map_ids", []))
 for kind, s in (("prog", progs), ("map", maps), ("link", links)):
     for i in sorted(s):
         print(kind, i)
 PY
+}
+
+# ff_proc_bpf_ids PID: the BPF objects process PID holds (see _ff_bpf_ids).
+ff_proc_bpf_ids() {
+	_ff_bpf_ids "$1" 0
+}
+
+# ff_bpf_alive KIND ID...: print the "KIND ID" of those still existing.
+ff_bpf_alive() {
+	local kind=$1 id
+	shift
+	for id in "$@"; do
+		bpftool "$kind" show id "$id" >/dev/null 2>&1 && echo "$kind $id"
+	done
+	return 0
+}
+
+# ff_bpf_held_ids: print "KIND ID" for every BPF object some live process
+# holds (fdinfo), the maps of those programs, and the objects pinned in
+# /sys/fs/bpf. Used to tell a leaked object from one someone else is using.
+ff_bpf_held_ids() {
+	_ff_bpf_ids "[0-9]*" 1
 }

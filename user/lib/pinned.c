@@ -80,7 +80,8 @@ static int with_pinned(const char *ifname, const char *name,
 	err = ffpf_iface_get(ifname, false, &ifc);
 	if (err)
 		return err;
-	idx = ffpf_iface_find_flow(ifc, name);
+	/* This process's own unpinned datapath is not for the pinned API. */
+	idx = ifc->pinned ? ffpf_iface_find_flow(ifc, name) : -ENOENT;
 	if (idx < 0)
 		err = ffpf_err(ENOENT, "%s: no pinned flow named %s\n", ifname, name);
 	else
