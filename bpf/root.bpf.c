@@ -49,6 +49,14 @@ struct {
 	__type(value, struct ffpf_root_counters);
 } ffpf_rstats SEC(".maps");
 
+/* Tap mode: one AF_XDP socket per RX queue (the PBuf is their UMEM). */
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u32);
+} ffpf_xsks SEC(".maps");
+
 /* Written by user space only: the flow directory (see ffpf/abi.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -146,6 +154,45 @@ static __always_inline void ffpf_account(__u32 flow, int verdict, __u32 len,
 	FFPF_RUN(a, 0) FFPF_RUN(a, 1) FFPF_RUN(a, 2) FFPF_RUN(a, 3)	\
 	FFPF_RUN(a, 4) FFPF_RUN(a, 5) FFPF_RUN(a, 6) FFPF_RUN(a, 7)
 
+/*
+ * Tap mode sink: the packet's metadata goes right before it (what AF_XDP
+ * delivers into the UMEM frame) and the packet to the RX queue's socket.
+ * No socket on the queue: bpf_redirect_map's fallback passes the packet on,
+ * never a black hole, and the root counts it.
+ */
+static __always_inline int ffpf_tap(struct xdp_md *ctx, const struct ffpf_pkt *p,
+				    struct ffpf_root_counters *rc)
+{
+	struct ffpf_meta *meta;
+	void *data;
+	__u64 matched = p->matched;
+	__u32 len = p->len;
+	int ret;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta))) {
+		rc->tap_meta_fail++;
+		return XDP_PASS;
+	}
+	meta = (void *)(long)ctx->data_meta;
+	data = (void *)(long)ctx->data;
+	if ((void *)(meta + 1) > data) {
+		rc->tap_meta_fail++;
+		return XDP_PASS;
+	}
+	meta->matched = matched;
+	meta->ts_ns = bpf_ktime_get_ns();
+	meta->wire_len = len;
+	meta->ifindex = ctx->ingress_ifindex;
+	meta->dir = FFPF_DIR_INGRESS;
+	__builtin_memset(meta->pad, 0, sizeof(meta->pad));
+	ret = bpf_redirect_map(&ffpf_xsks, ctx->rx_queue_index, XDP_PASS);
+	if (ret == XDP_REDIRECT)
+		rc->tap_redirected++;
+	else
+		rc->tap_no_socket++;
+	return ret;
+}
+
 SEC("xdp")
 int ffpf_root(struct xdp_md *ctx)
 {
@@ -185,8 +232,11 @@ int ffpf_root(struct xdp_md *ctx)
 	FFPF_RUN8(0) FFPF_RUN8(1) FFPF_RUN8(2) FFPF_RUN8(3)
 	FFPF_RUN8(4) FFPF_RUN8(5) FFPF_RUN8(6) FFPF_RUN8(7)
 
-	if (p->matched)
-		rc->matched++;
+	if (!p->matched)
+		return XDP_PASS;
+	rc->matched++;
+	if (ctl->tap)
+		return ffpf_tap(ctx, p, rc);
 	return XDP_PASS;
 }
 

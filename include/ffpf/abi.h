@@ -98,6 +98,26 @@ struct ffpf_pkt {
 	__u32 pad;
 };
 
+/*
+ * What travels with a packet to user space (issue 3): in tap mode as XDP
+ * metadata right before the frame in the UMEM (data - sizeof), in copy
+ * mode as the head of the copied record. Kept within 32 bytes because
+ * real NIC drivers often allow no more metadata than that.
+ */
+struct ffpf_meta {
+	__u64 matched;		/* bit i: flow i accepted the packet */
+	__u64 ts_ns;		/* bpf_ktime_get_ns() at the root */
+	__u32 wire_len;		/* length on the wire */
+	__u32 ifindex;
+	__u8  dir;		/* enum ffpf_dir */
+	__u8  pad[7];
+};
+
+enum ffpf_dir {
+	FFPF_DIR_INGRESS = 0,
+	FFPF_DIR_EGRESS  = 1,
+};
+
 /* Per-interface control word ("ffpf_ctl", one entry, mmapable). */
 struct ffpf_ctl {
 	__u64 present;		/* flow instantiated: its entry slot is filled */
@@ -105,6 +125,8 @@ struct ffpf_ctl {
 	__u64 guarded;		/* flow's first stage is a match, mirrored in ffpf_guards */
 	__u32 abi_version;	/* FFPF_ABI_VERSION of whoever created the maps */
 	__u32 generation;	/* bumped on every recomposition */
+	__u32 tap;		/* tap mode: matched packets go to the XSKMAP (issue 3) */
+	__u32 pad;
 };
 
 /* Per-flow counters kept by the root (per-CPU array, FFPF_MAX_FLOWS entries). */
@@ -125,6 +147,9 @@ struct ffpf_root_counters {
 	__u64 non_ip;
 	__u64 missed;		/* failed tail calls, all flows */
 	__u64 deep;		/* FFPF_PF_DEEP: headers beyond the parser's reach */
+	__u64 tap_redirected;	/* tap mode: redirected to the queue's AF_XDP socket */
+	__u64 tap_no_socket;	/* tap mode: no socket on the queue, passed instead */
+	__u64 tap_meta_fail;	/* tap mode: no room for metadata, passed instead */
 };
 
 /*
@@ -153,5 +178,9 @@ struct ffpf_flow_desc {
 	__u32 nstages;
 	struct ffpf_stage_desc stages[FFPF_MAX_STAGES];
 };
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct ffpf_meta) == 32, "ffpf_meta must stay 32 bytes");
+#endif
 
 #endif /* FFPF_ABI_H */

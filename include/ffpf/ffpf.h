@@ -171,6 +171,9 @@ struct ffpf_iface_stats {
 	__u64 non_ip;
 	__u64 missed;
 	__u64 deep;		/* headers past the parser's reach (FFPF_PF_DEEP) */
+	__u64 tap_redirected;	/* tap mode: to the queue's AF_XDP socket */
+	__u64 tap_no_socket;	/* tap mode: no socket on the queue, passed on */
+	__u64 tap_meta_fail;	/* tap mode: no room for metadata, passed on */
 	size_t :0;
 };
 

@@ -596,6 +596,9 @@ int ffpf_flow_iface_stats(const struct ffpf_flow *flow, struct ffpf_iface_stats 
 	full.non_ip = c.non_ip;
 	full.missed = c.missed;
 	full.deep = c.deep;
+	full.tap_redirected = c.tap_redirected;
+	full.tap_no_socket = c.tap_no_socket;
+	full.tap_meta_fail = c.tap_meta_fail;
 	return copy_sized(st, &full, sizeof(full));
 }
 

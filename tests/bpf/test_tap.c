@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Tap mode sink (issue 3, kernel side): a matched packet gets its metadata
+ * and is redirected to the RX queue's AF_XDP socket; with no socket on the
+ * queue it must be passed on (never dropped) and counted as such.
+ */
+#include <linux/bpf.h>
+#include "harness.h"
+
+TestSuite(tap, .init = tf_setup, .timeout = 60);
+
+static struct pkt udp_to(uint16_t dport)
+{
+	struct pkt p;
+
+	pkt_init(&p);
+	pkt_eth(&p, PKT_ETH_IP);
+	pkt_ipv4(&p, &(struct ip4){ .proto = PKT_P_UDP });
+	pkt_udp(&p, 1000, dport);
+	return p;
+}
+
+Test(tap, no_socket_falls_back_to_pass_and_is_counted)
+{
+	struct ffpf_flow *f = tf_flow("match(udp, dst port 53) -> count", true);
+	struct pkt hit = udp_to(53), miss = udp_to(54);
+	struct ffpf_iface_stats s;
+
+	f->iface->ctl->tap = 1;
+	cr_assert_eq(tf_run(f, &hit), XDP_PASS, "matched packet with no socket must pass");
+	cr_assert_eq(tf_run(f, &miss), XDP_PASS);
+	cr_assert_eq(tf_run(f, &hit), XDP_PASS);
+	s = tf_iface(f);
+	cr_expect_eq(s.tap_no_socket, 2, "no-socket fallbacks %llu, want 2",
+		     (unsigned long long)s.tap_no_socket);
+	cr_expect_eq(s.tap_redirected, 0);
+	cr_expect_eq(s.tap_meta_fail, 0);
+	cr_expect_eq(tf_stats(f).packets, 2);
+	ffpf_flow_close(f);
+}
+
+Test(tap, tap_off_touches_nothing)
+{
+	struct ffpf_flow *f = tf_flow("match(udp) -> count", true);
+	struct pkt hit = udp_to(53);
+	struct ffpf_iface_stats s;
+
+	cr_assert_eq(tf_run(f, &hit), XDP_PASS);
+	s = tf_iface(f);
+	cr_expect_eq(s.tap_no_socket + s.tap_redirected + s.tap_meta_fail, 0);
+	cr_expect_eq(s.matched, 1);
+	ffpf_flow_close(f);
+}
