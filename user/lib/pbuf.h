@@ -22,7 +22,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
-#include <ffpf/abi.h>
+#include <ffpf/ffpf.h>	/* ffpf_meta; FFPF_OPTS for ffpf_pbuf_opts */
 
 struct ffpf_ibuf;
 
@@ -163,7 +163,7 @@ struct ffpf_ibuf {
  */
 int ffpf_ibuf_init(struct ffpf_ibuf *ib, __u32 capacity, int flow);
 
-/* Close the eventfd and free the ring. Safe on a zeroed ib (efd must be -1 or 0-initialised by init). */
+/* Close the eventfd and free the ring. Safe after a failed init and twice. */
 void ffpf_ibuf_destroy(struct ffpf_ibuf *ib);
 
 /* The flow's pollable fd (POLLIN once a descriptor arrived in an empty ring). */
@@ -191,12 +191,17 @@ int ffpf_ibuf_peek(struct ffpf_ibuf *ib, struct ffpf_ibuf_desc *desc);
 /* Consumer: copy up to @max oldest descriptors, oldest first; returns how many. */
 int ffpf_ibuf_peek_batch(struct ffpf_ibuf *ib, struct ffpf_ibuf_desc *descs, int max);
 
-/* Consumer: remove the oldest descriptor and release its frame. -EAGAIN if empty. */
+/*
+ * Consumer: remove the oldest descriptor and release its frame reference
+ * (@pb NULL: the slot only). -EAGAIN if empty; a failed frame release
+ * (-EINVAL) still removes the descriptor.
+ */
 int ffpf_ibuf_release(struct ffpf_ibuf *ib, struct ffpf_pbuf *pb);
 
 /*
  * Consumer: remove the @n oldest descriptors and release their frames.
- * Returns @n, or -EINVAL if fewer than @n are in the ring (nothing removed).
+ * Returns @n, or -EINVAL if fewer than @n are in the ring (nothing removed)
+ * or if a frame release failed (the descriptors are removed all the same).
  */
 int ffpf_ibuf_release_batch(struct ffpf_ibuf *ib, struct ffpf_pbuf *pb, int n);
 

@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * pbuf.c - the PBuf (one shared frame pool with per-frame reference
+ * counts) and the IBuf (one SPSC descriptor ring per flow). Design and
+ * ordering arguments: docs/pbuf.md.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+
+#include "log.h"
+#include "pbuf.h"
+
+/* --- PBuf -------------------------------------------------------------- */
+
+/* Frame index of @addr, or -1 if it lies outside the pool. */
+static long frame_of(const struct ffpf_pbuf *pb, __u64 addr)
+{
+	__u64 idx = addr / pb->frame_size;
+
+	return idx < pb->nframes ? (long)idx : -1;
+}
+
+int ffpf_pbuf_init(struct ffpf_pbuf *pb, void *base, __u32 frame_size,
+		   __u32 nframes, const struct ffpf_pbuf_opts *opts)
+{
+	__u64 total = (__u64)frame_size * nframes;
+	int err;
+
+	if (!pb)
+		return -EINVAL;
+	memset(pb, 0, sizeof(*pb));
+	if (!base || !frame_size || !nframes ||
+	    (uintptr_t)base + total < (uintptr_t)base ||
+	    (opts && opts->sz < offsetof(struct ffpf_pbuf_opts, ctx) + sizeof(opts->ctx)))
+		return ffpf_err(EINVAL, "pbuf: bad arguments (base %p, %u frames of %u bytes)\n",
+				base, nframes, frame_size);
+
+	pb->refs = calloc(nframes, sizeof(*pb->refs));
+	pb->free = calloc(nframes, sizeof(*pb->free));
+	if (!pb->refs || !pb->free) {
+		free(pb->refs);
+		free(pb->free);
+		pb->refs = NULL;
+		pb->free = NULL;
+		return -ENOMEM;
+	}
+	err = pthread_mutex_init(&pb->lock, NULL);
+	if (err) {
+		free(pb->refs);
+		free(pb->free);
+		pb->refs = NULL;
+		pb->free = NULL;
+		return -err;
+	}
+	pb->base = base;
+	pb->frame_size = frame_size;
+	pb->nframes = nframes;
+	if (opts) {
+		pb->on_free = opts->on_free;
+		pb->ctx = opts->ctx;
+	}
+	/* Stack top is the end: frame 0 is handed out first. */
+	for (__u32 i = 0; i < nframes; i++) {
+		atomic_init(&pb->refs[i], 0);
+		pb->free[i] = (__u64)(nframes - 1 - i) * frame_size;
+	}
+	pb->nfree = nframes;
+	return 0;
+}
+
+void ffpf_pbuf_destroy(struct ffpf_pbuf *pb)
+{
+	if (!pb || !pb->refs)
+		return;
+	pthread_mutex_destroy(&pb->lock);
+	free(pb->refs);
+	free(pb->free);
+	memset(pb, 0, sizeof(*pb));
+}
+
+int ffpf_pbuf_alloc(struct ffpf_pbuf *pb, __u64 *addr)
+{
+	__u64 a;
+	__u32 used;
+
+	pthread_mutex_lock(&pb->lock);
+	if (!pb->nfree) {
+		pb->alloc_fail++;
+		pthread_mutex_unlock(&pb->lock);
+		return -ENOBUFS;
+	}
+	a = pb->free[--pb->nfree];
+	used = pb->nframes - pb->nfree;
+	if (used > pb->high_water)
+		pb->high_water = used;
+	/* Still under the lock: the frame is ours before anyone can see it. */
+	atomic_store_explicit(&pb->refs[a / pb->frame_size], 1, memory_order_relaxed);
+	pthread_mutex_unlock(&pb->lock);
+	*addr = a;
+	return 0;
+}
+
+void *ffpf_pbuf_data(const struct ffpf_pbuf *pb, __u64 addr)
+{
+	if (frame_of(pb, addr) < 0)
+		return NULL;
+	return pb->base + addr;
+}
+
+int ffpf_pbuf_release(struct ffpf_pbuf *pb, __u64 addr)
+{
+	long idx = frame_of(pb, addr);
+	__u32 old;
+	__u64 start;
+
+	if (idx < 0)
+		return -EINVAL;
+	old = atomic_load_explicit(&pb->refs[idx], memory_order_relaxed);
+	do {
+		if (!old)
+			return ffpf_err(EINVAL, "pbuf: release of free frame at %llu\n",
+					(unsigned long long)addr);
+	} while (!atomic_compare_exchange_weak_explicit(&pb->refs[idx], &old, old - 1,
+							memory_order_acq_rel,
+							memory_order_relaxed));
+	if (old > 1)
+		return 0;
+
+	/* Last holder: every reader of the frame is done (acq_rel above). */
+	start = (__u64)idx * pb->frame_size;
+	pthread_mutex_lock(&pb->lock);
+	pb->free[pb->nfree++] = start;
+	pthread_mutex_unlock(&pb->lock);
+	if (pb->on_free)
+		pb->on_free(start, pb->ctx);
+	return 0;
+}
+
+int ffpf_pbuf_deliver(struct ffpf_pbuf *pb, __u64 addr, __u32 len,
+		      const struct ffpf_meta *meta,
+		      struct ffpf_ibuf **ibufs, int nibufs)
+{
+	long idx = frame_of(pb, addr);
+	struct ffpf_ibuf_desc d;
+	int took = 0;
+
+	if (idx < 0 || !meta || nibufs < 0 || (nibufs && !ibufs) ||
+	    addr + len > (__u64)(idx + 1) * pb->frame_size ||
+	    !atomic_load_explicit(&pb->refs[idx], memory_order_relaxed))
+		return -EINVAL;
+
+	d.addr = addr;
+	d.len = len;
+	d.pad = 0;
+	d.meta = *meta;
+	for (int i = 0; i < nibufs; i++) {
+		struct ffpf_ibuf *ib = ibufs[i];
+
+		if (!ib || !(meta->matched & (1ULL << ib->flow)))
+			continue;
+		/*
+		 * Reference first, push second: once pushed, the consumer may
+		 * release at once. The caller's reference keeps the count
+		 * above zero meanwhile, so relaxed is enough here; the push's
+		 * release store publishes the frame.
+		 */
+		atomic_fetch_add_explicit(&pb->refs[idx], 1, memory_order_relaxed);
+		if (ffpf_ibuf_push(ib, &d)) {
+			atomic_fetch_sub_explicit(&pb->refs[idx], 1, memory_order_relaxed);
+			continue;
+		}
+		took++;
+	}
+
+	atomic_fetch_add_explicit(&pb->delivered, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(took ? &pb->stored : &pb->unclaimed, 1,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&pb->descs, took, memory_order_relaxed);
+	/* The caller's reference: the frame is freed here if nobody took it. */
+	ffpf_pbuf_release(pb, addr);
+	return took;
+}
+
+__u32 ffpf_pbuf_nfree(struct ffpf_pbuf *pb)
+{
+	__u32 n;
+
+	pthread_mutex_lock(&pb->lock);
+	n = pb->nfree;
+	pthread_mutex_unlock(&pb->lock);
+	return n;
+}
+
+void ffpf_pbuf_get_stats(struct ffpf_pbuf *pb, struct ffpf_pbuf_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&pb->lock);
+	st->nframes = pb->nframes;
+	st->in_use = pb->nframes - pb->nfree;
+	st->high_water = pb->high_water;
+	st->alloc_fail = pb->alloc_fail;
+	pthread_mutex_unlock(&pb->lock);
+	st->delivered = atomic_load_explicit(&pb->delivered, memory_order_relaxed);
+	st->stored = atomic_load_explicit(&pb->stored, memory_order_relaxed);
+	st->unclaimed = atomic_load_explicit(&pb->unclaimed, memory_order_relaxed);
+	st->descs = atomic_load_explicit(&pb->descs, memory_order_relaxed);
+}
+
+/* --- IBuf -------------------------------------------------------------- */
+
+int ffpf_ibuf_init(struct ffpf_ibuf *ib, __u32 capacity, int flow)
+{
+	if (!ib)
+		return -EINVAL;
+	memset(ib, 0, sizeof(*ib));
+	ib->efd = -1;
+	if (!capacity || capacity > (1U << 30) || (capacity & (capacity - 1)) ||
+	    flow < 0 || flow >= FFPF_MAX_FLOWS)
+		return ffpf_err(EINVAL, "ibuf: bad capacity %u or flow %d\n", capacity, flow);
+
+	ib->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (ib->efd < 0) {
+		int err = -errno;
+
+		pr_warn("ibuf: eventfd: %s\n", strerror(errno));
+		ib->efd = -1;
+		return err;
+	}
+	ib->ring = calloc(capacity, sizeof(*ib->ring));
+	if (!ib->ring) {
+		close(ib->efd);
+		ib->efd = -1;
+		return -ENOMEM;
+	}
+	ib->capacity = capacity;
+	ib->mask = capacity - 1;
+	ib->flow = flow;
+	atomic_init(&ib->prod, 0);
+	atomic_init(&ib->cons, 0);
+	atomic_init(&ib->pushed, 0);
+	atomic_init(&ib->dropped, 0);
+	atomic_init(&ib->consumed, 0);
+	return 0;
+}
+
+void ffpf_ibuf_destroy(struct ffpf_ibuf *ib)
+{
+	if (!ib || !ib->ring)
+		return;
+	close(ib->efd);
+	free(ib->ring);
+	memset(ib, 0, sizeof(*ib));
+	ib->efd = -1;
+}
+
+int ffpf_ibuf_fd(const struct ffpf_ibuf *ib)
+{
+	return ib->efd;
+}
+
+__u32 ffpf_ibuf_space(struct ffpf_ibuf *ib)
+{
+	__u32 p = atomic_load_explicit(&ib->prod, memory_order_relaxed);
+	__u32 c = atomic_load_explicit(&ib->cons, memory_order_acquire);
+
+	return ib->capacity - (p - c);
+}
+
+__u32 ffpf_ibuf_count(struct ffpf_ibuf *ib)
+{
+	__u32 c = atomic_load_explicit(&ib->cons, memory_order_relaxed);
+	__u32 p = atomic_load_explicit(&ib->prod, memory_order_acquire);
+
+	return p - c;
+}
+
+static void ibuf_signal(struct ffpf_ibuf *ib)
+{
+	__u64 one = 1;
+
+	/* Only fails if the counter is near 2^64: then it is readable anyway. */
+	if (write(ib->efd, &one, sizeof(one)) != sizeof(one))
+		return;
+}
+
+int ffpf_ibuf_push(struct ffpf_ibuf *ib, const struct ffpf_ibuf_desc *desc)
+{
+	__u32 p = atomic_load_explicit(&ib->prod, memory_order_relaxed);
+	__u32 c = atomic_load_explicit(&ib->cons, memory_order_acquire);
+
+	if (p - c >= ib->capacity) {
+		atomic_fetch_add_explicit(&ib->dropped, 1, memory_order_relaxed);
+		return -ENOBUFS;
+	}
+	ib->ring[p & ib->mask] = *desc;
+	atomic_store_explicit(&ib->prod, p + 1, memory_order_release);
+	atomic_fetch_add_explicit(&ib->pushed, 1, memory_order_relaxed);
+
+	/*
+	 * Empty -> non-empty: wake the consumer. Store prod, full fence, load
+	 * cons; ffpf_ibuf_arm() does the mirror image (store cons, fence,
+	 * load prod), so either we see the consumer caught up with us and
+	 * signal, or it sees our descriptor and does not sleep.
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&ib->cons, memory_order_relaxed) == p)
+		ibuf_signal(ib);
+	return 0;
+}
+
+int ffpf_ibuf_peek_batch(struct ffpf_ibuf *ib, struct ffpf_ibuf_desc *descs, int max)
+{
+	__u32 c = atomic_load_explicit(&ib->cons, memory_order_relaxed);
+	__u32 p = atomic_load_explicit(&ib->prod, memory_order_acquire);
+	__u32 n = p - c;
+
+	if (max < 0 || (max && !descs))
+		return -EINVAL;
+	if (n > (__u32)max)
+		n = max;
+	for (__u32 i = 0; i < n; i++)
+		descs[i] = ib->ring[(c + i) & ib->mask];
+	return n;
+}
+
+int ffpf_ibuf_peek(struct ffpf_ibuf *ib, struct ffpf_ibuf_desc *desc)
+{
+	int n = ffpf_ibuf_peek_batch(ib, desc, 1);
+
+	return n < 0 ? n : n ? 0 : -EAGAIN;
+}
+
+int ffpf_ibuf_release_batch(struct ffpf_ibuf *ib, struct ffpf_pbuf *pb, int n)
+{
+	__u32 c = atomic_load_explicit(&ib->cons, memory_order_relaxed);
+	__u32 p = atomic_load_explicit(&ib->prod, memory_order_acquire);
+	int err = 0;
+
+	if (n < 0 || (__u32)n > p - c)
+		return -EINVAL;
+	/*
+	 * Release the frames while the slots are still ours (the producer
+	 * cannot reuse them before cons moves), then hand the slots back.
+	 */
+	for (int i = 0; pb && i < n; i++) {
+		int e = ffpf_pbuf_release(pb, ib->ring[(c + i) & ib->mask].addr);
+
+		if (e && !err)
+			err = e;
+	}
+	atomic_store_explicit(&ib->cons, c + n, memory_order_release);
+	atomic_fetch_add_explicit(&ib->consumed, n, memory_order_relaxed);
+	return err ? err : n;
+}
+
+int ffpf_ibuf_release(struct ffpf_ibuf *ib, struct ffpf_pbuf *pb)
+{
+	int n;
+
+	if (!ffpf_ibuf_count(ib))
+		return -EAGAIN;
+	n = ffpf_ibuf_release_batch(ib, pb, 1);
+	return n < 0 ? n : 0;
+}
+
+int ffpf_ibuf_arm(struct ffpf_ibuf *ib)
+{
+	__u64 v;
+	__u32 c, p;
+
+	/* Clear: EAGAIN (nothing pending) is the usual answer. */
+	if (read(ib->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return -errno;
+	atomic_thread_fence(memory_order_seq_cst);
+	c = atomic_load_explicit(&ib->cons, memory_order_relaxed);
+	p = atomic_load_explicit(&ib->prod, memory_order_acquire);
+	return p != c;
+}
+
+void ffpf_ibuf_get_stats(struct ffpf_ibuf *ib, struct ffpf_ibuf_stats *st)
+{
+	__u32 c = atomic_load_explicit(&ib->cons, memory_order_acquire);
+	__u32 p = atomic_load_explicit(&ib->prod, memory_order_acquire);
+
+	st->pushed = atomic_load_explicit(&ib->pushed, memory_order_relaxed);
+	st->dropped = atomic_load_explicit(&ib->dropped, memory_order_relaxed);
+	st->consumed = atomic_load_explicit(&ib->consumed, memory_order_relaxed);
+	st->count = p - c;
+	st->capacity = ib->capacity;
+}
