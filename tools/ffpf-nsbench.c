@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "internal.h"
+#include "privnet.h"
 
 #define MAXF FFPF_MAX_FLOWS
 
@@ -82,21 +83,10 @@ static void build_udp(__u8 *f, size_t len)
 
 static int setup_netns(void)
 {
-	struct ifreq ifr = { .ifr_name = "lo" };
 	cpu_set_t set;
-	int fd;
 
-	if (unshare(CLONE_NEWNET)) {
-		perror("unshare(CLONE_NEWNET) (run as root)");
+	if (ffpf_private_netns())
 		return -1;
-	}
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr))
-		return -1;
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr))
-		return -1;
-	close(fd);
 	CPU_ZERO(&set);
 	CPU_SET(0, &set);
 	sched_setaffinity(0, sizeof(set), &set);

@@ -27,6 +27,7 @@
 #include <bpf/libbpf.h>
 #include <ffpf/abi.h>
 #include "copybench.skel.h"
+#include "../privnet.h"
 
 #define CHUNK		10000	/* repeat per bpf_prog_test_run_opts call */
 #define MAXCPU		64
@@ -173,25 +174,6 @@ static void *consumer(void *arg)
 	else
 		ring_buffer__consume(cons.rb);
 	return NULL;
-}
-
-static int setup_netns(void)
-{
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int fd;
-
-	if (unshare(CLONE_NEWNET)) {
-		perror("unshare(CLONE_NEWNET) (run as root)");
-		return -1;
-	}
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr))
-		return -1;
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr))
-		return -1;
-	close(fd);
-	return 0;
 }
 
 /* Ethernet + IPv4 + UDP header, then a byte pattern. */
@@ -341,7 +323,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	packets = (packets + CHUNK - 1) / CHUNK * CHUNK;
-	if (setup_netns())
+	if (ffpf_private_netns())
 		return 1;
 	pin(0);
 
