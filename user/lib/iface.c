@@ -130,6 +130,7 @@ static int attach_root(struct ffpf_iface *ifc)
 	ifc->fstats_fd = bpf_map__fd(skel->maps.ffpf_fstats);
 	ifc->rstats_fd = bpf_map__fd(skel->maps.ffpf_rstats);
 	ifc->flows_fd = bpf_map__fd(skel->maps.ffpf_flows);
+	ifc->xsks_fd = bpf_map__fd(skel->maps.ffpf_xsks);
 	err = map_ctl(ifc);
 	if (err)
 		return err;
@@ -166,6 +167,7 @@ int ffpf_iface_get(const char *ifname, bool attach, struct ffpf_iface **out)
 		return -ENOMEM;
 	for (int i = 0; i < FFPF_NSHARED; i++)
 		*shared_fd(ifc, i) = -1;
+	ifc->xsks_fd = -1;
 	snprintf(ifc->ifname, sizeof(ifc->ifname), "%s", ifname);
 	ifc->ifindex = if_nametoindex(ifname);
 	ifc->refcnt = 1;

@@ -54,6 +54,7 @@ struct ffpf_iface {
 	struct ffpf_root *skel;		/* NULL when adopted from pins */
 	struct bpf_link *link;
 	int progs_fd, pctx_fd, ctl_fd, guards_fd, fstats_fd, rstats_fd, flows_fd;
+	int xsks_fd;			/* tap mode XSKMAP (-1 when adopted from pins) */
 	struct ffpf_ctl *ctl;		/* mmap of ffpf_ctl */
 	bool pinned;			/* datapath lives under FFPF_PIN_ROOT/<if> */
 	__u64 local;			/* flows this process instantiated */
