@@ -42,7 +42,7 @@ endif
 endif
 
 ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
-LIBS      := $(shell $(PKGCONFIG) --libs libbpf 2>/dev/null) -lelf -lz
+LIBS      := $(shell $(PKGCONFIG) --libs libxdp libbpf 2>/dev/null) -lelf -lz
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration \
 	     -D_GNU_SOURCE -Iinclude -Iuser/lib -I$(OUT)/skel
@@ -76,7 +76,10 @@ BPFT_SRCS := $(wildcard tests/bpf/*.c)
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: lib cmd tests $(OUT)/ffpf-nsbench
+# Tools built when their source is there.
+TOOLS     := $(OUT)/ffpf-nsbench $(if $(wildcard tools/ffpf-tapcat.c),$(OUT)/ffpf-tapcat)
+
+all: lib cmd tests $(TOOLS)
 
 help:
 	@sed -n '2,7p' Makefile | sed 's/^# //'
@@ -144,7 +147,7 @@ $(OUT)/tests/bpf: $(BPFT_SRCS) $(STATIC) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(BPFT_SRCS) $(STATIC) -o $@ -lcriterion $(LIBS)
 
-$(OUT)/ffpf-nsbench: tools/ffpf-nsbench.c $(STATIC)
+$(OUT)/ffpf-%: tools/ffpf-%.c tools/privnet.h $(STATIC)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(STATIC) -o $@ $(LIBS)
 
