@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * tap.h (internal) - tap mode (issue 3): the root redirects every packet
+ * that matched at least one flow, with its struct ffpf_meta in the XDP
+ * metadata area, to an AF_XDP socket on the packet's RX queue. The UMEM of
+ * those sockets is the PBuf's memory: a packet lands in a UMEM frame once
+ * and ffpf_tap_poll() hands it to the IBuf of every flow that matched it.
+ *
+ * Frame life cycle: pool (free in the PBuf) -> fill ring (allocated, the
+ * tap holds the one reference) -> RX ring -> ffpf_pbuf_deliver() (one
+ * reference per IBuf that took it) -> released by the consumers -> pool
+ * (on_free) -> fill ring again, refilled in batches by ffpf_tap_poll().
+ *
+ * Where the metadata lands: the kernel puts the packet at
+ * frame + frame_headroom + XDP_PACKET_HEADROOM (256) and the RX descriptor
+ * address points there; the 32 metadata bytes are copied to addr - 32,
+ * i.e. inside the 256-byte XDP headroom of the same frame. frame_headroom
+ * can therefore stay 0 and the largest packet is frame_size - 256.
+ *
+ * Threads: ffpf_tap_poll() is the PBuf's producer (one thread); each IBuf's
+ * consumer releases through ffpf_tap_pbuf().
+ */
+#ifndef FFPF_TAP_H
+#define FFPF_TAP_H
+
+#include <ffpf/ffpf.h>
+#include "internal.h"
+#include "pbuf.h"
+
+struct ffpf_tap;
+
+struct ffpf_tap_opts {
+	size_t sz;		/* sizeof(struct ffpf_tap_opts) */
+	__u32 nframes;		/* UMEM frames; default 4096 (power of two) */
+	__u32 frame_size;	/* default 2048 (XSK_UMEM__DEFAULT_FRAME_SIZE) */
+	__u32 ring_size;	/* RX / fill ring entries per socket; default 2048 */
+	int queue;		/* only this RX queue; -1 (or opts NULL): all queues */
+	bool zerocopy;		/* XDP_ZEROCOPY instead of XDP_COPY (not for veth) */
+	size_t :0;
+};
+
+struct ffpf_tap_stats {
+	__u32 nsockets;
+	__u64 rx_packets;	/* RX descriptors read, all sockets */
+	__u64 rx_bytes;
+	__u64 meta_bad;		/* descriptor too close to its frame start for metadata */
+	__u64 deliver_err;	/* ffpf_pbuf_deliver() refused the descriptor */
+	__u64 fill_frames;	/* frames put into the fill rings, in total */
+	__u64 on_free;		/* frames the PBuf gave back (on_free calls) */
+	/* XDP_STATISTICS, summed over the sockets */
+	__u64 rx_dropped;
+	__u64 rx_invalid_descs;
+	__u64 tx_invalid_descs;
+	__u64 rx_ring_full;
+	__u64 rx_fill_ring_empty_descs;
+	__u64 tx_ring_empty_descs;
+};
+
+/*
+ * Create the UMEM (the PBuf's memory), one AF_XDP socket per RX queue of
+ * the interface (created with XSK_LIBBPF_FLAGS__INHIBIT_PROG_LOAD and put
+ * into the root's XSKMAP at its queue id), fill the fill rings, then set
+ * ctl->tap. -EOPNOTSUPP for a datapath adopted from pins (no XSKMAP fd),
+ * -EBUSY if tap mode is already on, -ENOMEM, or the socket's error.
+ */
+int ffpf_tap_open(struct ffpf_iface *ifc, const struct ffpf_tap_opts *opts,
+		  struct ffpf_tap **out);
+
+/*
+ * Producer step: refill the fill rings from the PBuf pool, wait up to
+ * @timeout_ms (0: do not wait, -1: forever) for packets, and deliver every
+ * received packet to @ibufs (array of @n IBufs, NULL entries allowed; an
+ * IBuf takes the packets whose meta.matched has its flow bit). Returns the
+ * number of packets received, or a negative errno (-EINTR if a signal cut
+ * the wait short).
+ */
+int ffpf_tap_poll(struct ffpf_tap *tap, int timeout_ms,
+		  struct ffpf_ibuf **ibufs, int n);
+
+/* The PBuf over the UMEM: consumers read and release through it. */
+struct ffpf_pbuf *ffpf_tap_pbuf(struct ffpf_tap *tap);
+
+int ffpf_tap_stats(struct ffpf_tap *tap, struct ffpf_tap_stats *st);
+
+/*
+ * Clear ctl->tap first (packets go back to the stack), remove the sockets
+ * from the XSKMAP, then destroy the sockets and the UMEM. Descriptors still
+ * in IBufs point into freed memory afterwards: drain them first. Safe on NULL.
+ */
+void ffpf_tap_close(struct ffpf_tap *tap);
+
+#endif /* FFPF_TAP_H */
