@@ -42,7 +42,7 @@ endif
 endif
 
 ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
-LIBS      := $(shell $(PKGCONFIG) --libs libxdp libbpf 2>/dev/null) -lelf -lz
+LIBS      := $(shell $(PKGCONFIG) --libs libxdp libbpf 2>/dev/null) -lpcap -lelf -lz
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration \
 	     -D_GNU_SOURCE -Iinclude -Iuser/lib -I$(OUT)/skel
@@ -76,8 +76,8 @@ BPFT_SRCS := $(wildcard tests/bpf/*.c)
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-# Tools built when their source is there.
-TOOLS     := $(OUT)/ffpf-nsbench $(if $(wildcard tools/ffpf-tapcat.c),$(OUT)/ffpf-tapcat)
+# Every tools/ffpf-*.c is a small program against the static library.
+TOOLS     := $(patsubst tools/%.c,$(OUT)/%,$(wildcard tools/ffpf-*.c))
 
 all: lib cmd tests $(TOOLS)
 
