@@ -227,3 +227,15 @@ void pkt_cut(struct pkt *p, size_t n)
 	if (n < p->len)
 		p->len = n;
 }
+
+struct pkt pkt_udp4(uint16_t sport, uint16_t dport, size_t payload)
+{
+	struct pkt p;
+
+	pkt_init(&p);
+	pkt_eth(&p, PKT_ETH_IP);
+	pkt_ipv4(&p, &(struct ip4){ .proto = PKT_P_UDP });
+	pkt_udp(&p, sport, dport);
+	pkt_payload(&p, payload, 0);
+	return p;
+}

@@ -115,6 +115,9 @@ void pkt_sctp(struct pkt *p, uint16_t sport, uint16_t dport);
 void pkt_arp(struct pkt *p);
 void pkt_payload(struct pkt *p, size_t n, uint8_t fill);
 
+/* A whole Ethernet/IPv4/UDP frame (10.0.0.1 -> 10.0.0.2) with @payload zero bytes. */
+struct pkt pkt_udp4(uint16_t sport, uint16_t dport, size_t payload);
+
 /* Cut the frame to @n bytes (no-op if it is shorter already). */
 void pkt_cut(struct pkt *p, size_t n);
 

@@ -13,16 +13,10 @@
 
 #define PORT0	20000
 
+/* Same source port and 8 payload bytes in every compose test. */
 static struct pkt udp_to(uint16_t dport)
 {
-	struct pkt p;
-
-	pkt_init(&p);
-	pkt_eth(&p, PKT_ETH_IP);
-	pkt_ipv4(&p, &(struct ip4){ .proto = PKT_P_UDP });
-	pkt_udp(&p, 4242, dport);
-	pkt_payload(&p, 8, 0);
-	return p;
+	return pkt_udp4(4242, dport, 8);
 }
 
 static struct pkt tcp_to(uint16_t dport)

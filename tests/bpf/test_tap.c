@@ -9,21 +9,10 @@
 
 TestSuite(tap, .init = tf_setup, .timeout = 60);
 
-static struct pkt udp_to(uint16_t dport)
-{
-	struct pkt p;
-
-	pkt_init(&p);
-	pkt_eth(&p, PKT_ETH_IP);
-	pkt_ipv4(&p, &(struct ip4){ .proto = PKT_P_UDP });
-	pkt_udp(&p, 1000, dport);
-	return p;
-}
-
 Test(tap, no_socket_falls_back_to_pass_and_is_counted)
 {
 	struct ffpf_flow *f = tf_flow("match(udp, dst port 53) -> count", true);
-	struct pkt hit = udp_to(53), miss = udp_to(54);
+	struct pkt hit = pkt_udp4(1000, 53, 0), miss = pkt_udp4(1000, 54, 0);
 	struct ffpf_iface_stats s;
 
 	f->iface->ctl->tap = 1;
@@ -42,7 +31,7 @@ Test(tap, no_socket_falls_back_to_pass_and_is_counted)
 Test(tap, tap_off_touches_nothing)
 {
 	struct ffpf_flow *f = tf_flow("match(udp) -> count", true);
-	struct pkt hit = udp_to(53);
+	struct pkt hit = pkt_udp4(1000, 53, 0);
 	struct ffpf_iface_stats s;
 
 	cr_assert_eq(tf_run(f, &hit), XDP_PASS);

@@ -182,6 +182,14 @@ int ffpf_spec_check(const char *spec, int *nfilters)
 	return err;
 }
 
+/* The flow's guard: its leading match's configuration, or NULL. */
+static const struct ffpf_match_cfg *flow_guard(const struct ffpf_flow *flow)
+{
+	if (strcmp(flow->stages[0].cls->name, "match"))
+		return NULL;
+	return &((const struct ffpf_match_mbuf *)flow->stages[0].init)->cfg;
+}
+
 /* The composition as it would be with @flow added at @idx. */
 static int check_budget(struct ffpf_iface *ifc, struct ffpf_flow *flow, int idx)
 {
@@ -209,9 +217,9 @@ static int check_budget(struct ffpf_iface *ifc, struct ffpf_flow *flow, int idx)
 	cf[idx].name = flow->name;
 	cf[idx].present = true;
 	cf[idx].nstages = flow->nstages;
-	cf[idx].guarded = !strcmp(flow->stages[0].cls->name, "match");
+	cf[idx].guarded = flow_guard(flow) != NULL;
 	if (cf[idx].guarded)
-		cf[idx].guard = ((struct ffpf_match_mbuf *)flow->stages[0].init)->cfg;
+		cf[idx].guard = *flow_guard(flow);
 	if (getenv("FFPF_UNSAFE_NO_BUDGET"))	/* tests of the kernel's own limit */
 		return 0;
 	err = ffpf_compose_check(cf, FFPF_MAX_FLOWS, why, sizeof(why));
@@ -313,7 +321,7 @@ int ffpf_flow_instantiate(struct ffpf_flow *flow)
 		__u32 next = i + 1 < flow->nstages ? ffpf_stage_slot(idx, i + 1) : FFPF_SLOT_NONE;
 
 		flow->stages[i].slot = ffpf_stage_slot(idx, i);
-		err = ffpf_stage_load(&flow->stages[i], ifc, idx, next);
+		err = ffpf_stage_load(&flow->stages[i], ifc, next);
 		if (err)
 			goto unload;
 	}
@@ -335,10 +343,8 @@ int ffpf_flow_instantiate(struct ffpf_flow *flow)
 			       flow->name, strerror(errno));
 		goto clear;
 	}
-	if (!strcmp(flow->stages[0].cls->name, "match")) {
-		struct ffpf_match_mbuf *m = (void *)flow->stages[0].init;
-
-		bpf_map_update_elem(ifc->guards_fd, &key, &m->cfg, BPF_ANY);
+	if (flow_guard(flow)) {
+		bpf_map_update_elem(ifc->guards_fd, &key, flow_guard(flow), BPF_ANY);
 		__atomic_fetch_or(&ifc->ctl->guarded, 1ULL << idx, __ATOMIC_SEQ_CST);
 	}
 	__atomic_fetch_or(&ifc->ctl->present, 1ULL << idx, __ATOMIC_SEQ_CST);
@@ -401,11 +407,8 @@ int ffpf_flow_pause(struct ffpf_flow *flow)
 static void flow_pin_path(const struct ffpf_flow *flow, int i, bool mbuf,
 			  char *buf, size_t len)
 {
-	char dir[256];
-
-	ffpf_pin_dir(dir, sizeof(dir), flow->ifname, flow->name);
-	snprintf(buf, len, "%s/%d_%s%s", dir, i, flow->stages[i].cls->name,
-		 mbuf ? "_mbuf" : "");
+	ffpf_stage_pin_path(buf, len, flow->ifname, flow->name, i,
+			    flow->stages[i].cls->name, mbuf);
 }
 
 static void flow_unpin(struct ffpf_flow *flow)

@@ -45,6 +45,15 @@ void ffpf_pin_dir(char *buf, size_t len, const char *ifname, const char *flow)
 		snprintf(buf, len, "%s/%s", FFPF_PIN_ROOT, ifname);
 }
 
+void ffpf_stage_pin_path(char *buf, size_t len, const char *ifname, const char *flow,
+			 int k, const char *cls, bool mbuf)
+{
+	char dir[256];
+
+	ffpf_pin_dir(dir, sizeof(dir), ifname, flow);
+	snprintf(buf, len, "%s/%d_%s%s", dir, k, cls, mbuf ? "_mbuf" : "");
+}
+
 static int check_bpffs(void)
 {
 	struct statfs st;

@@ -39,10 +39,10 @@ struct ffpf_stage {
 	__u32 slot;
 };
 
-/* Load @st as stage of flow @flow_idx whose successor is @next_slot. */
+/* Load @st as a stage whose successor is @next_slot. */
 struct ffpf_iface;
 int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
-		    int flow_idx, __u32 next_slot);
+		    __u32 next_slot);
 void ffpf_stage_unload(struct ffpf_stage *st);
 
 /* Per-interface datapath: root program, shared maps, this process's flows. */
@@ -67,6 +67,9 @@ void ffpf_iface_put(struct ffpf_iface *ifc);
 int ffpf_iface_pin(struct ffpf_iface *ifc);
 /* Directory of pins: FFPF_PIN_ROOT/<ifname>[/<flow>] */
 void ffpf_pin_dir(char *buf, size_t len, const char *ifname, const char *flow);
+/* Pin of stage @k (class @cls) of @flow: <dir>/<k>_<cls>, or <k>_<cls>_mbuf. */
+void ffpf_stage_pin_path(char *buf, size_t len, const char *ifname, const char *flow,
+			 int k, const char *cls, bool mbuf);
 /* Remove flow @idx from the datapath: bits, jump table, guard, counters, directory. */
 int ffpf_iface_remove_flow(struct ffpf_iface *ifc, int idx);
 int ffpf_iface_find_flow(struct ffpf_iface *ifc, const char *name);

@@ -21,7 +21,7 @@ static bool ends_with(const char *s, const char *suffix)
 }
 
 int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
-		    int flow_idx, __u32 next_slot)
+		    __u32 next_slot)
 {
 	struct ffpf_stage_rodata ro = {
 		.next_slot = next_slot,

@@ -114,9 +114,11 @@ static int op_close(struct ffpf_iface *ifc, int idx)
 	ffpf_pin_dir(dir, sizeof(dir), ifc->ifname, d.name);
 	for (__u32 i = 0; i < d.nstages && i < FFPF_MAX_STAGES; i++) {
 		d.stages[i].cls[sizeof(d.stages[i].cls) - 1] = 0;
-		snprintf(path, sizeof(path), "%s/%u_%s", dir, i, d.stages[i].cls);
+		ffpf_stage_pin_path(path, sizeof(path), ifc->ifname, d.name, i,
+				    d.stages[i].cls, false);
 		unlink(path);
-		snprintf(path, sizeof(path), "%s/%u_%s_mbuf", dir, i, d.stages[i].cls);
+		ffpf_stage_pin_path(path, sizeof(path), ifc->ifname, d.name, i,
+				    d.stages[i].cls, true);
 		unlink(path);
 	}
 	rmdir(dir);
