@@ -54,8 +54,11 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 BPF_CLASSES := match count sample
 BPF_SRCS  := bpf/root.bpf.c $(addprefix bpf/filters/,$(addsuffix .bpf.c,$(BPF_CLASSES)))
 BPF_HDRS  := $(wildcard bpf/lib/*.h) include/ffpf/abi.h include/ffpf/mbuf.h vmlinux/vmlinux.h
-BPF_OBJS  := $(patsubst %.bpf.c,$(OUT)/bpf/%.bpf.o,$(notdir $(BPF_SRCS)))
-SKELS     := $(patsubst %.bpf.c,$(OUT)/skel/%.skel.h,$(notdir $(BPF_SRCS)))
+# Every object is built twice from the same source: for XDP (ingress) and,
+# with -DFFPF_HOOK_TC, for TC (egress) as NAME_tc.
+BPF_NAMES := $(patsubst %.bpf.c,%,$(notdir $(BPF_SRCS)))
+BPF_OBJS  := $(foreach n,$(BPF_NAMES),$(OUT)/bpf/$(n).bpf.o $(OUT)/bpf/$(n)_tc.bpf.o)
+SKELS     := $(foreach n,$(BPF_NAMES),$(OUT)/skel/$(n).skel.h $(OUT)/skel/$(n)_tc.skel.h)
 
 LIB_SRCS  := $(wildcard user/lib/*.c)
 LIB_OBJS  := $(patsubst user/lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
@@ -96,6 +99,16 @@ $(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUT)/bpf
 $(OUT)/bpf/%.bpf.o: bpf/filters/%.bpf.c $(BPF_HDRS) | $(OUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(OUT)/bpf/%_tc.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(OUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DFFPF_HOOK_TC -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(OUT)/bpf/%_tc.bpf.o: bpf/filters/%.bpf.c $(BPF_HDRS) | $(OUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DFFPF_HOOK_TC -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
 
 $(OUT)/skel/%.skel.h: $(OUT)/bpf/%.bpf.o | $(OUT)/skel

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * root.bpf.c - the one program attached to an interface.
+ * root.bpf.c - the one program attached to an interface and hook: built
+ * for XDP (ingress) and, with -DFFPF_HOOK_TC, for TC egress (see hook.h).
  *
  * 1. Parse the packet once into the per-CPU ffpf_pkt.
  * 2. Pick the candidate flows: active ones whose guard (a copy of their
@@ -10,8 +11,10 @@
  *    tail call from a subprogram returns to the caller when the chain ends,
  *    so the root sees every flow's verdict and the jump table needs no hop
  *    from one flow to the next. Each dispatcher's slot is a constant.
- * 4. Sink: account matched flows. Packets always continue (XDP_PASS); the
- *    PBuf/IBuf hand-over hooks in here.
+ * 4. Sink: account matched flows. If a flow that wants packets (ctl->rx)
+ *    accepted it: tap mode redirects the packet to AF_XDP (ingress only),
+ *    copy mode puts its first snaplen bytes into the ring buffer and lets
+ *    it continue. Otherwise the packet always continues.
  *
  * The kernel allows 33 tail calls per packet across all of this; user
  * space refuses any composition whose worst case would exceed that.
@@ -19,6 +22,7 @@
 #include "lib/parse.h"
 #include "lib/match.h"
 #include "lib/maps.h"
+#include "lib/hook.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -56,6 +60,12 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } ffpf_xsks SEC(".maps");
+
+/* Copy mode: one record (struct ffpf_copy_rec) per packet for user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, FFPF_COPY_RING_DEFAULT);
+} ffpf_copy SEC(".maps");
 
 /* Written by user space only: the flow directory (see ffpf/abi.h). */
 struct {
@@ -110,7 +120,7 @@ volatile int ffpf_missed_verdict = FFPF_V_ERROR;
 
 /* One dispatcher per flow so each tail call has a constant index. */
 #define FFPF_DISPATCHER(a, b)						\
-	static __noinline int ffpf_run_##a##b(struct xdp_md *ctx)	\
+	static __noinline int ffpf_run_##a##b(ffpf_ctx_t *ctx)		\
 	{								\
 		bpf_tail_call(ctx, &ffpf_progs, 8 * a + b);		\
 		return ffpf_missed_verdict;				\
@@ -154,6 +164,83 @@ static __always_inline void ffpf_account(__u32 flow, int verdict, __u32 len,
 	FFPF_RUN(a, 0) FFPF_RUN(a, 1) FFPF_RUN(a, 2) FFPF_RUN(a, 3)	\
 	FFPF_RUN(a, 4) FFPF_RUN(a, 5) FFPF_RUN(a, 6) FFPF_RUN(a, 7)
 
+static __always_inline void ffpf_meta_fill(struct ffpf_meta *m, ffpf_ctx_t *ctx,
+					   const struct ffpf_pkt *p)
+{
+	m->matched = p->matched;
+	m->ts_ns = bpf_ktime_get_ns();
+	m->wire_len = p->len;
+	m->ifindex = ffpf_ifindex(ctx);
+	m->dir = FFPF_DIR;
+	__builtin_memset(m->pad, 0, sizeof(m->pad));
+}
+
+/* Keeps clang from merging the bound checks below across size classes. */
+#define ffpf_opaque(x) asm volatile("" : "+r"(x))
+
+/*
+ * Copy mode, one size class: bpf_ringbuf_reserve() needs a size the
+ * verifier knows, so each class is its own call site with a constant.
+ */
+#define FFPF_COPY_CLASS(CLS)						\
+	if (cap <= (CLS)) {						\
+		struct ffpf_copy_rec *r;				\
+		__u64 c = cap;						\
+									\
+		r = bpf_ringbuf_reserve(&ffpf_copy, sizeof(*r) + (CLS), 0); \
+		if (!r)							\
+			goto lost;					\
+		ffpf_meta_fill(&r->meta, ctx, p);			\
+		r->caplen = cap;					\
+		r->pad = 0;						\
+		ffpf_opaque(c);						\
+		if (c < 1 || c > (CLS) ||				\
+		    ffpf_load_bytes(ctx, 0, r->data, c)) {		\
+			bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);	\
+			goto lost;					\
+		}							\
+		bpf_ringbuf_submit(r, wake);				\
+		rc->copied++;						\
+		return;							\
+	}
+
+/*
+ * Copy mode sink: the record goes out without a wakeup except every
+ * (wake_mask + 1)th record per CPU; the consumer's poll timeout bounds the
+ * delay of the rest (docs/copy-mode.md). A full ring is counted, never
+ * silent.
+ */
+static __always_inline void ffpf_copy_out(ffpf_ctx_t *ctx, const struct ffpf_pkt *p,
+					  const struct ffpf_ctl *ctl,
+					  struct ffpf_root_counters *rc)
+{
+	__u32 snap = ctl->snaplen, cap = p->len;
+	__u64 wake;
+
+	if (cap > snap)
+		cap = snap;
+	if (cap < 1) {
+		rc->copy_lost++;
+		return;
+	}
+	wake = (rc->copied & ctl->wake_mask) == ctl->wake_mask ?
+		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	FFPF_COPY_CLASS(64)
+	FFPF_COPY_CLASS(128)
+	FFPF_COPY_CLASS(256)
+	FFPF_COPY_CLASS(512)
+	FFPF_COPY_CLASS(1024)
+	FFPF_COPY_CLASS(2048)
+	FFPF_COPY_CLASS(4096)
+	FFPF_COPY_CLASS(8192)
+	FFPF_COPY_CLASS(16384)
+	FFPF_COPY_CLASS(32768)
+	FFPF_COPY_CLASS(FFPF_SNAPLEN_MAX)
+lost:
+	rc->copy_lost++;
+}
+
+#ifndef FFPF_HOOK_TC
 /*
  * Tap mode sink: the packet's metadata goes right before it (what AF_XDP
  * delivers into the UMEM frame) and the packet to the RX queue's socket.
@@ -165,8 +252,6 @@ static __always_inline int ffpf_tap(struct xdp_md *ctx, const struct ffpf_pkt *p
 {
 	struct ffpf_meta *meta;
 	void *data;
-	__u64 matched = p->matched;
-	__u32 len = p->len;
 	int ret;
 
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta))) {
@@ -179,12 +264,7 @@ static __always_inline int ffpf_tap(struct xdp_md *ctx, const struct ffpf_pkt *p
 		rc->tap_meta_fail++;
 		return XDP_PASS;
 	}
-	meta->matched = matched;
-	meta->ts_ns = bpf_ktime_get_ns();
-	meta->wire_len = len;
-	meta->ifindex = ctx->ingress_ifindex;
-	meta->dir = FFPF_DIR_INGRESS;
-	__builtin_memset(meta->pad, 0, sizeof(meta->pad));
+	ffpf_meta_fill(meta, ctx, p);
 	ret = bpf_redirect_map(&ffpf_xsks, ctx->rx_queue_index, XDP_PASS);
 	if (ret == XDP_REDIRECT)
 		rc->tap_redirected++;
@@ -192,12 +272,11 @@ static __always_inline int ffpf_tap(struct xdp_md *ctx, const struct ffpf_pkt *p
 		rc->tap_no_socket++;
 	return ret;
 }
+#endif
 
-SEC("xdp")
-int ffpf_root(struct xdp_md *ctx)
+SEC(FFPF_SEC)
+int ffpf_root(ffpf_ctx_t *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
 	struct ffpf_root_counters *rc;
 	struct ffpf_ctl *ctl;
 	struct ffpf_pkt *p;
@@ -208,10 +287,11 @@ int ffpf_root(struct xdp_md *ctx)
 	rc = bpf_map_lookup_elem(&ffpf_rstats, &zero);
 	ctl = bpf_map_lookup_elem(&ffpf_ctl, &zero);
 	if (!p || !rc || !ctl)
-		return XDP_PASS;
+		return FFPF_PASS;
 
-	ffpf_parse(data, end, p);
-	len = p->len;
+	ffpf_linearize(ctx);
+	ffpf_parse(ffpf_data(ctx), ffpf_data_end(ctx), p);
+	p->len = len = ffpf_wire_len(ctx);
 	rc->rx_packets++;
 	rc->rx_bytes += len;
 	if (p->flags & FFPF_PF_TRUNC)
@@ -227,17 +307,23 @@ int ffpf_root(struct xdp_md *ctx)
 	if (cand & ctl->guarded)
 		cand = ffpf_guard(cand, cand & ctl->guarded, p);
 	if (!cand)
-		return XDP_PASS;
+		return FFPF_PASS;
 
 	FFPF_RUN8(0) FFPF_RUN8(1) FFPF_RUN8(2) FFPF_RUN8(3)
 	FFPF_RUN8(4) FFPF_RUN8(5) FFPF_RUN8(6) FFPF_RUN8(7)
 
 	if (!p->matched)
-		return XDP_PASS;
+		return FFPF_PASS;
 	rc->matched++;
+	if (!(p->matched & ctl->rx))
+		return FFPF_PASS;
+#ifndef FFPF_HOOK_TC
 	if (ctl->tap)
 		return ffpf_tap(ctx, p, rc);
-	return XDP_PASS;
+#endif
+	if (ctl->copy)
+		ffpf_copy_out(ctx, p, ctl, rc);
+	return FFPF_PASS;
 }
 
 char _license[] SEC("license") = "Dual BSD/GPL";

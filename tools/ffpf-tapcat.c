@@ -1,14 +1,21 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * ffpf-tapcat - tap mode end to end, for tests.
+ * ffpf-tapcat - packets to user space end to end, for tests, on the public
+ * API only (<ffpf/ffpf.h>).
  *
- *   ffpf-tapcat IF NAME=SPEC [NAME=SPEC...] [--duration S] [--ibuf N]
+ *   ffpf-tapcat IF NAME=SPEC [NAME=SPEC...] [--mode tap|copy]
+ *               [--hook ingress|egress] [--snaplen N] [--ibuf [NAME=]N]
+ *               [--stall NAME] [--duration S]
  *
- * Creates and activates the flows on IF, opens tap mode (AF_XDP, the UMEM
- * is the PBuf), gives each flow an IBuf, polls until the duration is over
- * or SIGINT/SIGTERM, consumes every IBuf (peek, check the packet, release)
- * and prints one JSON object on stdout. "tapcat: ready" goes to stderr once
- * packets can be received.
+ * Creates the flows on IF with .rx = FFPF_RX_TAP (default) or FFPF_RX_COPY,
+ * activates them and reads every flow's packets with ffpf_flows_run()
+ * until the duration is over or SIGINT/SIGTERM, then reads for another
+ * 300 ms and prints one JSON object on stdout: per flow what it read and
+ * its ffpf_rx_stats, the datapath's PBuf accounting, and checks made on
+ * every packet (flow bit, metadata, timestamp, per-flow order, the same
+ * seq and matched mask in every flow that got a packet). A --stall'ed
+ * flow is never read: its IBuf fills up and drops, the others must not
+ * notice. "tapcat: ready" goes to stderr once the flows are active.
  */
 #include <errno.h>
 #include <signal.h>
@@ -16,32 +23,48 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <arpa/inet.h>
 #include <net/if.h>
 
 #include <ffpf/ffpf.h>
-#include "internal.h"
-#include "pbuf.h"
-#include "tap.h"
 
 struct cat_flow {
 	const char *name;
 	const char *spec;
 	struct ffpf_flow *flow;
-	struct ffpf_ibuf ib;
-	int idx;
-	__u64 packets, bytes, bad;
+	__u32 ibuf;		/* 0: the default */
+	bool stall;
+	int slot;
+	__u64 packets, bytes, captured;
+	__u64 bad;		/* flow bit, lengths, metadata or headers wrong */
+	__u64 ts_bad;		/* timestamp more than a minute away from now */
+	__u64 order_bad;	/* seq not increasing within the flow */
+	__u64 last_seq;
 };
+
+static struct cat_flow flows[FFPF_MAX_FLOWS];
+static struct cat_flow *by_slot[FFPF_MAX_FLOWS];
+static int nflows;
+
+static struct {
+	int ifindex;
+	__u32 hook, snaplen;
+} want;
 
 static volatile sig_atomic_t stop;
 
-/* Each packet once (by the flow of its lowest matched bit): its mask, its offset. */
+/*
+ * Per delivery number, the matched mask (+1) of its first reader: every
+ * other flow that got the packet must see the same mask. The masks are
+ * counted once per packet there too.
+ */
+#define SEQ_SPACE	(1U << 20)
+static __u64 *seq_mask;
+static __u64 seq_distinct, seq_mismatch, seq_unchecked;
 #define NMASKS 64
 static __u64 mask_val[NMASKS], mask_cnt[NMASKS];
 static int nmasks;
-static __u64 off_min = ~0ULL, off_max;
 
-static void note_packet(__u64 mask, __u64 off)
+static void note_mask(__u64 mask)
 {
 	int i;
 
@@ -51,10 +74,21 @@ static void note_packet(__u64 mask, __u64 off)
 		mask_val[nmasks++] = mask;
 	if (i < NMASKS)
 		mask_cnt[i]++;
-	if (off < off_min)
-		off_min = off;
-	if (off > off_max)
-		off_max = off;
+}
+
+static void note_seq(__u64 seq, __u64 matched)
+{
+	if (seq >= SEQ_SPACE) {
+		seq_unchecked++;
+		return;
+	}
+	if (!seq_mask[seq]) {
+		seq_mask[seq] = matched + 1;
+		seq_distinct++;
+		note_mask(matched);
+	} else if (seq_mask[seq] != matched + 1) {
+		seq_mismatch++;
+	}
 }
 
 static void on_sig(int sig)
@@ -71,63 +105,164 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Sane: Ethernet header, metadata agrees with the descriptor, IPv4/6 version ok. */
-static bool sane(const unsigned char *pkt, const struct ffpf_ibuf_desc *d, int ifindex)
+static __s64 now_real_ns(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (__s64)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Lengths and metadata agree with the options; IPv4/6 version byte right. */
+static bool sane(const struct ffpf_packet *p)
+{
+	const unsigned char *pkt = p->data;
+	__u32 cap = p->wire_len < want.snaplen ? p->wire_len : want.snaplen;
 	__u16 et;
 
-	if (!pkt || d->len < 14 || d->meta.wire_len != d->len ||
-	    (int)d->meta.ifindex != ifindex || d->meta.dir != FFPF_DIR_INGRESS ||
-	    !d->meta.ts_ns)
+	if (!pkt || p->caplen != cap || p->caplen < 14 || (int)p->ifindex != want.ifindex ||
+	    p->hook != want.hook ||
+	    p->dir != (want.hook == FFPF_HOOK_EGRESS ? FFPF_DIR_EGRESS : FFPF_DIR_INGRESS))
 		return false;
 	et = (__u16)(pkt[12] << 8 | pkt[13]);
 	if (et == 0x0800)
-		return d->len >= 34 && (pkt[14] >> 4) == 4;
+		return p->caplen >= 34 && (pkt[14] >> 4) == 4;
 	if (et == 0x86dd)
-		return d->len >= 54 && (pkt[14] >> 4) == 6;
+		return p->caplen >= 54 && (pkt[14] >> 4) == 6;
 	return true;
 }
 
-static void drain(struct cat_flow *cf, struct ffpf_pbuf *pb, int ifindex)
+static int on_packet(struct ffpf_flow *f, const struct ffpf_packet *p, void *ctx)
 {
-	struct ffpf_ibuf_desc d;
+	struct cat_flow *cf = by_slot[ffpf_flow_slot(f)];
+	__s64 age = now_real_ns() - (__s64)p->ts_ns;
 
-	while (!ffpf_ibuf_peek(&cf->ib, &d)) {
-		const unsigned char *pkt = ffpf_pbuf_data(pb, d.addr);
-
-		if (!(d.meta.matched & (1ULL << cf->idx)) || !sane(pkt, &d, ifindex))
-			cf->bad++;
-		if (__builtin_ctzll(d.meta.matched | (1ULL << 63)) == cf->idx)
-			note_packet(d.meta.matched, d.addr % pb->frame_size);
-		cf->packets++;
-		cf->bytes += d.len;
-		ffpf_ibuf_release(&cf->ib, pb);
-	}
+	(void)ctx;
+	if (!(p->matched & (1ULL << cf->slot)) || !sane(p))
+		cf->bad++;
+	if (age < -60000000000LL || age > 60000000000LL)
+		cf->ts_bad++;
+	if (cf->packets && p->seq <= cf->last_seq)
+		cf->order_bad++;
+	cf->last_seq = p->seq;
+	note_seq(p->seq, p->matched);
+	cf->packets++;
+	cf->bytes += p->wire_len;
+	cf->captured += p->caplen;
+	return 0;
 }
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: ffpf-tapcat IF NAME=SPEC [NAME=SPEC...] [--duration S] [--ibuf N]\n");
+	fprintf(stderr, "usage: ffpf-tapcat IF NAME=SPEC [NAME=SPEC...] [--mode tap|copy]\n"
+		"                   [--hook ingress|egress] [--snaplen N] [--ibuf [NAME=]N]\n"
+		"                   [--stall NAME] [--duration S]\n");
 	return 2;
 }
 
-int main(int argc, char **argv)
+static struct cat_flow *find_flow(const char *name)
 {
-	struct cat_flow flows[FFPF_MAX_FLOWS] = {};
-	struct ffpf_ibuf *ibufs[FFPF_MAX_FLOWS];
-	struct ffpf_tap *tap = NULL;
-	const char *ifname = NULL;
-	double duration = 10, end;
-	__u32 ibuf_cap = 4096;
-	int nflows = 0, err, ret = 1;
+	for (int i = 0; i < nflows; i++)
+		if (!strcmp(flows[i].name, name))
+			return &flows[i];
+	fprintf(stderr, "tapcat: no flow named %s\n", name);
+	return NULL;
+}
+
+#define U(x) ((unsigned long long)(x))
+
+static void print_flow(const struct cat_flow *cf, bool last)
+{
+	FFPF_OPTS(ffpf_rx_stats, rs);
+	FFPF_OPTS(ffpf_flow_stats, fs);
+
+	ffpf_flow_rx_stats(cf->flow, &rs);
+	ffpf_flow_stats(cf->flow, &fs);
+	printf("    {\"name\": \"%s\", \"index\": %d, \"stalled\": %s, \"packets\": %llu, "
+	       "\"bytes\": %llu, \"captured\": %llu, \"bad\": %llu, \"ts_bad\": %llu, "
+	       "\"order_bad\": %llu, \"kernel_packets\": %llu, \"received\": %llu, "
+	       "\"dropped\": %llu, \"released\": %llu, \"queued\": %u, \"capacity\": %u}%s\n",
+	       cf->name, cf->slot, cf->stall ? "true" : "false", U(cf->packets), U(cf->bytes),
+	       U(cf->captured), U(cf->bad), U(cf->ts_bad), U(cf->order_bad), U(fs.packets),
+	       U(rs.received), U(rs.dropped), U(rs.released), rs.queued, rs.capacity,
+	       last ? "" : ",");
+}
+
+static void print_json(const char *ifname, const char *mode)
+{
+	FFPF_OPTS(ffpf_rx_stats, rs);
+	FFPF_OPTS(ffpf_iface_stats, is);
+
+	ffpf_flow_rx_stats(flows[0].flow, &rs);
+	ffpf_flow_iface_stats(flows[0].flow, &is);
+	printf("{\n  \"ifname\": \"%s\",\n  \"mode\": \"%s\",\n  \"hook\": \"%s\",\n"
+	       "  \"flows\": [\n", ifname, mode,
+	       want.hook == FFPF_HOOK_EGRESS ? "egress" : "ingress");
+	for (int i = 0; i < nflows; i++)
+		print_flow(&flows[i], i + 1 == nflows);
+	printf("  ],\n");
+	printf("  \"rx\": {\"mode\": %u, \"snaplen\": %u, \"records\": %llu, \"lost\": %llu, "
+	       "\"no_frame\": %llu, \"xsk_rx_dropped\": %llu, \"xsk_rx_ring_full\": %llu, "
+	       "\"xsk_fill_ring_empty\": %llu, \"xsk_rx_invalid\": %llu},\n",
+	       rs.mode, rs.snaplen, U(rs.records), U(rs.lost), U(rs.no_frame),
+	       U(rs.xsk_rx_dropped), U(rs.xsk_rx_ring_full), U(rs.xsk_fill_ring_empty),
+	       U(rs.xsk_rx_invalid));
+	printf("  \"pbuf\": {\"nframes\": %llu, \"stored\": %llu, \"descs\": %llu, "
+	       "\"in_use\": %llu, \"high_water\": %llu},\n",
+	       U(rs.frames), U(rs.stored), U(rs.descs), U(rs.frames_in_use),
+	       U(rs.frames_high_water));
+	printf("  \"seq\": {\"distinct\": %llu, \"mismatch\": %llu, \"unchecked\": %llu},\n",
+	       U(seq_distinct), U(seq_mismatch), U(seq_unchecked));
+	printf("  \"masks\": {");
+	for (int i = 0; i < nmasks; i++)
+		printf("%s\"0x%llx\": %llu", i ? ", " : "", U(mask_val[i]), U(mask_cnt[i]));
+	printf("},\n");
+	printf("  \"root\": {\"rx_packets\": %llu, \"matched\": %llu, \"tap_redirected\": %llu, "
+	       "\"tap_no_socket\": %llu, \"tap_meta_fail\": %llu, \"copied\": %llu, "
+	       "\"copy_lost\": %llu}\n}\n",
+	       U(is.rx_packets), U(is.matched), U(is.tap_redirected), U(is.tap_no_socket),
+	       U(is.tap_meta_fail), U(is.copied), U(is.copy_lost));
+	fflush(stdout);
+}
+
+static int parse_args(int argc, char **argv, const char **ifname, const char **mode,
+		      double *duration)
+{
+	const char *stall[FFPF_MAX_FLOWS], *ibuf[FFPF_MAX_FLOWS];
+	int nstall = 0, nibuf = 0;
+	__u32 ibuf_all = 0;
 
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--duration") && i + 1 < argc) {
-			duration = atof(argv[++i]);
-		} else if (!strcmp(argv[i], "--ibuf") && i + 1 < argc) {
-			ibuf_cap = strtoul(argv[++i], NULL, 0);
-		} else if (!ifname) {
-			ifname = argv[i];
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strncmp(a, "--", 2) && !v)
+			return usage();
+		if (!strcmp(a, "--duration")) {
+			*duration = atof(v);
+		} else if (!strcmp(a, "--mode")) {
+			*mode = v;
+		} else if (!strcmp(a, "--hook")) {
+			if (!strcmp(v, "ingress"))
+				want.hook = FFPF_HOOK_INGRESS;
+			else if (!strcmp(v, "egress"))
+				want.hook = FFPF_HOOK_EGRESS;
+			else
+				return usage();
+		} else if (!strcmp(a, "--snaplen")) {
+			want.snaplen = strtoul(v, NULL, 0);
+		} else if (!strcmp(a, "--ibuf")) {
+			if (strchr(v, '=') && nibuf < FFPF_MAX_FLOWS)
+				ibuf[nibuf++] = v;
+			else
+				ibuf_all = strtoul(v, NULL, 0);
+		} else if (!strcmp(a, "--stall")) {
+			if (nstall < FFPF_MAX_FLOWS)
+				stall[nstall++] = v;
+		} else if (!strncmp(a, "--", 2)) {
+			return usage();
+		} else if (!*ifname) {
+			*ifname = a;
+			continue;
 		} else {
 			char *eq = strchr(argv[i], '=');
 
@@ -136,129 +271,120 @@ int main(int argc, char **argv)
 			*eq = '\0';
 			flows[nflows].name = argv[i];
 			flows[nflows].spec = eq + 1;
+			flows[nflows].ibuf = ibuf_all;
 			nflows++;
+			continue;
 		}
+		i++;
 	}
-	if (!ifname || !nflows)
+	if (!*ifname || !nflows || (strcmp(*mode, "tap") && strcmp(*mode, "copy")))
 		return usage();
+	for (int i = 0; i < nflows; i++)
+		if (!flows[i].ibuf)
+			flows[i].ibuf = ibuf_all;
+	for (int i = 0; i < nibuf; i++) {
+		char name[FFPF_NAME_LEN];
+		const char *eq = strchr(ibuf[i], '=');
+		struct cat_flow *cf;
 
-	signal(SIGINT, on_sig);
-	signal(SIGTERM, on_sig);
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - ibuf[i]), ibuf[i]);
+		cf = find_flow(name);
+		if (!cf)
+			return 2;
+		cf->ibuf = strtoul(eq + 1, NULL, 0);
+	}
+	for (int i = 0; i < nstall; i++) {
+		struct cat_flow *cf = find_flow(stall[i]);
+
+		if (!cf)
+			return 2;
+		cf->stall = true;
+	}
+	return 0;
+}
+
+static int open_flow(struct cat_flow *cf, const char *ifname, __u32 rx)
+{
+	FFPF_OPTS(ffpf_flow_opts, fo, .name = cf->name, .hook = want.hook, .rx = rx,
+		  .snaplen = want.snaplen, .ibuf_size = cf->ibuf);
+	int err;
+
+	cf->flow = ffpf_flow_create(ifname, &fo);
+	if (!cf->flow) {
+		fprintf(stderr, "tapcat: flow %s on %s: %s\n", cf->name, ifname, strerror(errno));
+		return -errno;
+	}
+	err = ffpf_flow_populate(cf->flow, cf->spec);
+	if (!err)
+		err = ffpf_flow_instantiate(cf->flow);
+	if (!err)
+		err = ffpf_flow_activate(cf->flow);
+	if (err) {
+		fprintf(stderr, "tapcat: flow %s (%s): %s\n", cf->name, cf->spec, strerror(-err));
+		return err;
+	}
+	cf->slot = ffpf_flow_slot(cf->flow);
+	by_slot[cf->slot] = cf;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ffpf_flow *readers[FFPF_MAX_FLOWS];
+	const char *ifname = NULL, *mode = "tap";
+	struct sigaction sa = { .sa_handler = on_sig };
+	double duration = 10, end;
+	int nreaders = 0, err, ret = 1;
+
+	err = parse_args(argc, argv, &ifname, &mode, &duration);
+	if (err)
+		return err;
+	want.ifindex = if_nametoindex(ifname);
+	if (!want.snaplen)
+		want.snaplen = FFPF_SNAPLEN_DEFAULT;
+	seq_mask = calloc(SEQ_SPACE, sizeof(*seq_mask));
+	if (!seq_mask)
+		return 1;
+	/* No SA_RESTART: the signal must cut ffpf_flows_run()'s poll() short. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 
 	for (int i = 0; i < nflows; i++) {
-		struct cat_flow *cf = &flows[i];
-		FFPF_OPTS(ffpf_flow_opts, fo, .name = cf->name);
-
-		cf->flow = ffpf_flow_create(ifname, &fo);
-		if (!cf->flow) {
-			fprintf(stderr, "tapcat: flow %s on %s: %s\n", cf->name, ifname, strerror(errno));
+		if (open_flow(&flows[i], ifname,
+			      strcmp(mode, "copy") ? FFPF_RX_TAP : FFPF_RX_COPY))
 			goto out;
-		}
-		err = ffpf_flow_populate(cf->flow, cf->spec);
-		if (!err)
-			err = ffpf_flow_instantiate(cf->flow);
-		if (!err)
-			err = ffpf_flow_activate(cf->flow);
-		if (err) {
-			fprintf(stderr, "tapcat: flow %s (%s): %s\n", cf->name, cf->spec, strerror(-err));
-			goto out;
-		}
-		cf->idx = ffpf_flow_index(cf->flow);
-		err = ffpf_ibuf_init(&cf->ib, ibuf_cap, cf->idx);
-		if (err) {
-			fprintf(stderr, "tapcat: IBuf for %s: %s\n", cf->name, strerror(-err));
-			goto out;
-		}
-		ibufs[i] = &cf->ib;
-	}
-
-	err = ffpf_tap_open(flows[0].flow->iface, NULL, &tap);
-	if (err) {
-		fprintf(stderr, "tapcat: tap mode on %s: %s\n", ifname, strerror(-err));
-		goto out;
+		if (!flows[i].stall)
+			readers[nreaders++] = flows[i].flow;
 	}
 	fprintf(stderr, "tapcat: ready\n");
 
-	int ifindex = flows[0].flow->iface->ifindex;
-	struct ffpf_pbuf *pb = ffpf_tap_pbuf(tap);
-
 	end = now_s() + duration;
 	while (!stop && now_s() < end) {
-		int r = ffpf_tap_poll(tap, 100, ibufs, nflows);
+		if (!nreaders) {
+			struct timespec t = { 0, 100000000 };
 
-		if (r < 0 && r != -EINTR) {
-			fprintf(stderr, "tapcat: poll: %s\n", strerror(-r));
+			nanosleep(&t, NULL);
+			continue;
+		}
+		err = ffpf_flows_run(readers, nreaders, on_packet, NULL, 100);
+		if (err && err != -EINTR) {
+			fprintf(stderr, "tapcat: reading: %s\n", strerror(-err));
 			goto out;
 		}
-		for (int i = 0; i < nflows; i++)
-			drain(&flows[i], pb, ifindex);
 	}
-	/* Whatever is still in the rings. */
-	while (ffpf_tap_poll(tap, 0, ibufs, nflows) > 0)
-		for (int i = 0; i < nflows; i++)
-			drain(&flows[i], pb, ifindex);
-
-	struct ffpf_tap_stats ts;
-	struct ffpf_pbuf_stats ps;
-	FFPF_OPTS(ffpf_iface_stats, is);
-
-	ffpf_tap_stats(tap, &ts);
-	ffpf_pbuf_get_stats(pb, &ps);
-	ffpf_flow_iface_stats(flows[0].flow, &is);
-
-	printf("{\n  \"ifname\": \"%s\",\n  \"flows\": [\n", ifname);
-	for (int i = 0; i < nflows; i++) {
-		struct cat_flow *cf = &flows[i];
-		struct ffpf_ibuf_stats ibs;
-		FFPF_OPTS(ffpf_flow_stats, fs);
-
-		ffpf_ibuf_get_stats(&cf->ib, &ibs);
-		ffpf_flow_stats(cf->flow, &fs);
-		printf("    {\"name\": \"%s\", \"index\": %d, \"packets\": %llu, \"bytes\": %llu, "
-		       "\"bad\": %llu, \"ibuf_pushed\": %llu, \"ibuf_dropped\": %llu, "
-		       "\"kernel_packets\": %llu}%s\n",
-		       cf->name, cf->idx, (unsigned long long)cf->packets,
-		       (unsigned long long)cf->bytes, (unsigned long long)cf->bad,
-		       (unsigned long long)ibs.pushed, (unsigned long long)ibs.dropped,
-		       (unsigned long long)fs.packets, i + 1 < nflows ? "," : "");
+	/* What is still on its way up (copy mode: records sent without a wakeup). */
+	if (nreaders) {
+		err = ffpf_flows_run(readers, nreaders, on_packet, NULL, 300);
+		if (err && err != -EINTR) {
+			fprintf(stderr, "tapcat: reading: %s\n", strerror(-err));
+			goto out;
+		}
 	}
-	printf("  ],\n");
-	printf("  \"pbuf\": {\"nframes\": %llu, \"delivered\": %llu, \"stored\": %llu, "
-	       "\"unclaimed\": %llu, \"descs\": %llu, \"alloc_fail\": %llu, \"high_water\": %llu},\n",
-	       (unsigned long long)ps.nframes, (unsigned long long)ps.delivered,
-	       (unsigned long long)ps.stored, (unsigned long long)ps.unclaimed,
-	       (unsigned long long)ps.descs, (unsigned long long)ps.alloc_fail,
-	       (unsigned long long)ps.high_water);
-	printf("  \"masks\": {");
-	for (int i = 0; i < nmasks; i++)
-		printf("%s\"0x%llx\": %llu", i ? ", " : "", (unsigned long long)mask_val[i],
-		       (unsigned long long)mask_cnt[i]);
-	printf("},\n  \"addr_offset\": {\"min\": %llu, \"max\": %llu},\n",
-	       nmasks ? (unsigned long long)off_min : 0ULL, (unsigned long long)off_max);
-	printf("  \"tap\": {\"sockets\": %u, \"rx_packets\": %llu, \"rx_bytes\": %llu, "
-	       "\"meta_bad\": %llu, \"deliver_err\": %llu, \"fill_frames\": %llu, \"on_free\": %llu},\n",
-	       ts.nsockets, (unsigned long long)ts.rx_packets, (unsigned long long)ts.rx_bytes,
-	       (unsigned long long)ts.meta_bad, (unsigned long long)ts.deliver_err,
-	       (unsigned long long)ts.fill_frames, (unsigned long long)ts.on_free);
-	printf("  \"xdp_statistics\": {\"rx_dropped\": %llu, \"rx_invalid_descs\": %llu, "
-	       "\"tx_invalid_descs\": %llu, \"rx_ring_full\": %llu, "
-	       "\"rx_fill_ring_empty_descs\": %llu, \"tx_ring_empty_descs\": %llu},\n",
-	       (unsigned long long)ts.rx_dropped, (unsigned long long)ts.rx_invalid_descs,
-	       (unsigned long long)ts.tx_invalid_descs, (unsigned long long)ts.rx_ring_full,
-	       (unsigned long long)ts.rx_fill_ring_empty_descs,
-	       (unsigned long long)ts.tx_ring_empty_descs);
-	printf("  \"root\": {\"rx_packets\": %llu, \"matched\": %llu, \"tap_redirected\": %llu, "
-	       "\"tap_no_socket\": %llu, \"tap_meta_fail\": %llu}\n}\n",
-	       (unsigned long long)is.rx_packets, (unsigned long long)is.matched,
-	       (unsigned long long)is.tap_redirected, (unsigned long long)is.tap_no_socket,
-	       (unsigned long long)is.tap_meta_fail);
-	fflush(stdout);
+	print_json(ifname, mode);
 	ret = 0;
 out:
-	ffpf_tap_close(tap);
-	for (int i = 0; i < nflows; i++) {
+	for (int i = 0; i < nflows; i++)
 		ffpf_flow_close(flows[i].flow);
-		ffpf_ibuf_destroy(&flows[i].ib);
-	}
+	free(seq_mask);
 	return ret;
 }

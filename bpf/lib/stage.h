@@ -15,6 +15,7 @@
 #define FFPF_BPF_STAGE_H
 
 #include "maps.h"
+#include "hook.h"
 #include <ffpf/mbuf.h>
 
 /* The only thing in .rodata: user space sets it whole before load. */
@@ -60,8 +61,8 @@ static __always_inline void ffpf_add(__u64 *counter, __u64 v)
 	}
 
 #define FFPF_STAGE(NAME)						\
-	SEC("xdp")							\
-	int ffpf_##NAME(struct xdp_md *ctx)				\
+	SEC(FFPF_SEC)							\
+	int ffpf_##NAME(ffpf_ctx_t *ctx)				\
 	{								\
 		struct ffpf_pkt *p = ffpf_pkt_get();			\
 									\

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define FFPF_ABI_VERSION	1
+#define FFPF_ABI_VERSION	2
 
 /* Flows per interface and hook: one bit each in a __u64 mask. */
 #define FFPF_MAX_FLOWS		64
@@ -126,8 +126,27 @@ struct ffpf_ctl {
 	__u32 abi_version;	/* FFPF_ABI_VERSION of whoever created the maps */
 	__u32 generation;	/* bumped on every recomposition */
 	__u32 tap;		/* tap mode: matched packets go to the XSKMAP (issue 3) */
-	__u32 pad;
+	__u32 copy;		/* copy mode: matched packets are copied to ffpf_copy */
+	__u64 rx;		/* flows whose packets go to user space (tap or copy) */
+	__u32 snaplen;		/* copy mode: bytes per record, <= FFPF_SNAPLEN_MAX */
+	__u32 wake_mask;	/* copy mode: wake the consumer every (mask+1)th record */
 };
+
+/*
+ * Copy mode: one BPF ring buffer record per packet a rx flow accepted.
+ * The data area is reserved by size class (the verifier needs a constant
+ * size): the smallest of 64 << k bytes that holds caplen.
+ */
+struct ffpf_copy_rec {
+	struct ffpf_meta meta;
+	__u32 caplen;		/* bytes of the packet in data[] */
+	__u32 pad;
+	__u8  data[];
+};
+
+#define FFPF_SNAPLEN_MAX	65535		/* largest copy-mode capture, bytes */
+#define FFPF_COPY_RING_DEFAULT	(8U << 20)	/* bytes */
+#define FFPF_COPY_WAKE_DEFAULT	63		/* wake every 64th record */
 
 /* Per-flow counters kept by the root (per-CPU array, FFPF_MAX_FLOWS entries). */
 struct ffpf_flow_counters {
@@ -150,6 +169,8 @@ struct ffpf_root_counters {
 	__u64 tap_redirected;	/* tap mode: redirected to the queue's AF_XDP socket */
 	__u64 tap_no_socket;	/* tap mode: no socket on the queue, passed instead */
 	__u64 tap_meta_fail;	/* tap mode: no room for metadata, passed instead */
+	__u64 copied;		/* copy mode: records submitted to ffpf_copy */
+	__u64 copy_lost;	/* copy mode: ring full, record lost */
 };
 
 /*

@@ -61,10 +61,36 @@ enum ffpf_flow_flags {
 	FFPF_FLOW_PIN	= 1 << 0,
 };
 
+/* Where on the interface the flow sees packets. */
+enum ffpf_hook {
+	FFPF_HOOK_INGRESS = 0,	/* XDP: packets arriving (the default) */
+	FFPF_HOOK_EGRESS  = 1,	/* TC clsact egress (tcx link): packets leaving */
+};
+
+/* Whether, and how, the packets a flow accepts reach the application. */
+enum ffpf_rx_mode {
+	FFPF_RX_NONE = 0,	/* statistics only (the default): no packet is copied */
+	FFPF_RX_COPY = 1,	/* packets continue up the stack; their first snaplen
+				 * bytes are copied into the PBuf (BPF ring buffer) */
+	FFPF_RX_TAP  = 2,	/* ingress only, for monitor ports: matched packets are
+				 * taken off the stack into AF_XDP; the UMEM is the PBuf */
+};
+
+#define FFPF_SNAPLEN_DEFAULT	2048
+#define FFPF_IBUF_DEFAULT	1024
+
 struct ffpf_flow_opts {
 	size_t sz;		/* sizeof(struct ffpf_flow_opts) */
 	const char *name;	/* flow name; default "flowN" */
 	__u32 flags;		/* enum ffpf_flow_flags */
+	__u32 hook;		/* enum ffpf_hook */
+	__u32 rx;		/* enum ffpf_rx_mode. All rx flows of one process on
+				 * one interface and hook share one mode: the first
+				 * one fixes it (-EBUSY for another). */
+	__u32 snaplen;		/* bytes kept per packet (0: FFPF_SNAPLEN_DEFAULT) */
+	__u32 ibuf_size;	/* descriptors in the flow's IBuf, a power of two
+				 * (0: FFPF_IBUF_DEFAULT). A full IBuf drops for
+				 * this flow only, counted in ffpf_rx_stats.dropped. */
 	size_t :0;
 };
 
@@ -174,12 +200,106 @@ struct ffpf_iface_stats {
 	__u64 tap_redirected;	/* tap mode: to the queue's AF_XDP socket */
 	__u64 tap_no_socket;	/* tap mode: no socket on the queue, passed on */
 	__u64 tap_meta_fail;	/* tap mode: no room for metadata, passed on */
+	__u64 copied;		/* copy mode: records put into the ring buffer */
+	__u64 copy_lost;	/* copy mode: ring buffer full, record lost (counted) */
 	size_t :0;
 };
 
 /* Root-program counters of the interface the flow lives on. */
 FFPF_API int ffpf_flow_iface_stats(const struct ffpf_flow *flow,
 				   struct ffpf_iface_stats *st);
+
+/* --- Packets: the flow's IBuf, descriptors into the shared PBuf ---------
+ *
+ * A flow created with .rx = FFPF_RX_COPY or FFPF_RX_TAP receives the
+ * packets its chain accepts once it is instantiated and active. A packet
+ * accepted by several flows is stored once in the PBuf; each flow's IBuf
+ * holds a descriptor of it, and the frame is reused when the last flow
+ * released it. The library's receive thread (one per interface and hook)
+ * fills the IBufs; each flow has one consumer thread. */
+
+struct ffpf_packet {
+	const void *data;	/* captured bytes in the PBuf, valid until released */
+	__u32 caplen;		/* bytes at data */
+	__u32 wire_len;		/* length of the packet on the wire */
+	__u64 ts_ns;		/* arrival, ns since the epoch (CLOCK_REALTIME) */
+	__u64 matched;		/* bit ffpf_flow_slot(f) set: flow f accepted it */
+	__u64 seq;		/* delivery number on the interface and hook: the
+				 * same in every flow that received this packet */
+	__u32 ifindex;
+	__u8  dir;		/* enum ffpf_dir */
+	__u8  hook;		/* enum ffpf_hook */
+	__u16 pad;
+};
+
+/* The flow's bit in ffpf_packet.matched, or -1 before instantiate. */
+FFPF_API int ffpf_flow_slot(const struct ffpf_flow *flow);
+
+/*
+ * Pollable fd (POLLIN/EPOLLIN) that becomes readable when packets wait in
+ * the flow's IBuf. Level-triggered use is fine: it stays readable until
+ * ffpf_flow_peek() found the IBuf empty. -EINVAL for a flow without rx.
+ */
+FFPF_API int ffpf_flow_fd(const struct ffpf_flow *flow);
+
+/*
+ * Zero-copy read of the oldest packet, without removing it: pkt->data
+ * points into the PBuf until ffpf_flow_release(). -EAGAIN when the IBuf
+ * is empty, -EINVAL for a flow without rx.
+ */
+FFPF_API int ffpf_flow_peek(struct ffpf_flow *flow, struct ffpf_packet *pkt);
+
+/* Up to @max oldest packets, oldest first; returns how many (0: empty). */
+FFPF_API int ffpf_flow_peek_batch(struct ffpf_flow *flow, struct ffpf_packet *pkts,
+				  int max);
+
+/* Remove the @n oldest packets and give their frames back. Returns @n or -EINVAL. */
+FFPF_API int ffpf_flow_release(struct ffpf_flow *flow, int n);
+
+/* Return non-zero to stop ffpf_flows_run(), which then returns that value. */
+typedef int (*ffpf_packet_fn)(struct ffpf_flow *flow, const struct ffpf_packet *pkt,
+			      void *ctx);
+
+/*
+ * Run loop: wait on the @n flows' fds and call @fn for every packet, in
+ * each flow's order, releasing it when @fn returns. Returns @fn's non-zero
+ * value, 0 after @timeout_ms without a stop (-1: wait forever), -EINTR
+ * when a signal interrupted the wait, or another negative errno.
+ */
+FFPF_API int ffpf_flows_run(struct ffpf_flow **flows, int n, ffpf_packet_fn fn,
+			    void *ctx, int timeout_ms);
+
+struct ffpf_rx_stats {
+	size_t sz;
+	/* This flow */
+	__u64 received;		/* descriptors put into its IBuf */
+	__u64 dropped;		/* IBuf full: lost for this flow only */
+	__u64 released;
+	__u32 queued;		/* in the IBuf now */
+	__u32 capacity;
+	/* The interface and hook, shared by this process's rx flows on it */
+	__u32 mode;		/* enum ffpf_rx_mode */
+	__u32 snaplen;
+	__u64 records;		/* packets that reached user space */
+	__u64 lost;		/* copy: ring buffer full in the kernel */
+	__u64 no_frame;		/* PBuf had no free frame: lost for every flow */
+	__u64 frames;		/* PBuf frames */
+	__u64 frames_in_use;
+	__u64 frames_high_water;
+	__u64 stored;		/* packets stored in the PBuf: one frame each */
+	__u64 descs;		/* descriptors handed to IBufs, all flows */
+	/* tap: the AF_XDP sockets' XDP_STATISTICS, summed */
+	__u64 xsk_rx_dropped;
+	__u64 xsk_rx_ring_full;
+	__u64 xsk_fill_ring_empty;
+	__u64 xsk_rx_invalid;
+	size_t :0;
+};
+
+/* Receive counters of the flow and of its interface and hook. */
+FFPF_API int ffpf_flow_rx_stats(const struct ffpf_flow *flow, struct ffpf_rx_stats *st);
+
+FFPF_API enum ffpf_hook ffpf_flow_hook(const struct ffpf_flow *flow);
 
 /*
  * Check a spec without loading anything: parse it and every filter's

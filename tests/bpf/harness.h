@@ -28,10 +28,14 @@ extern int tf_cpu;
 struct ffpf_flow *tf_flow(const char *spec, bool activate);
 /* As tf_flow() but returns instantiate's error (flow closed on error). */
 int tf_try_flow(const char *spec, const char *name, struct ffpf_flow **out);
+/* The same on @hook: egress flows run in lo's TC egress datapath. */
+struct ffpf_flow *tf_flow_on(const char *spec, enum ffpf_hook hook, bool activate);
+int tf_try_flow_on(const char *spec, const char *name, enum ffpf_hook hook,
+		   struct ffpf_flow **out);
 
 /*
- * Run the interface's root program once on @p (BPF_PROG_TEST_RUN,
- * repeat 1) and return the XDP verdict; asserts the run itself worked.
+ * Run the flow's root program (XDP, or TC for an egress flow) once on @p
+ * (BPF_PROG_TEST_RUN, repeat 1) and return its verdict; asserts the run itself worked.
  * The kernel refuses frames shorter than an Ethernet header (XDP never
  * sees one): tf_try_run() returns that error (-errno) instead.
  */

@@ -67,7 +67,13 @@ void tf_setup(void)
 
 int tf_try_flow(const char *spec, const char *name, struct ffpf_flow **out)
 {
-	FFPF_OPTS(ffpf_flow_opts, opts, .name = name);
+	return tf_try_flow_on(spec, name, FFPF_HOOK_INGRESS, out);
+}
+
+int tf_try_flow_on(const char *spec, const char *name, enum ffpf_hook hook,
+		   struct ffpf_flow **out)
+{
+	FFPF_OPTS(ffpf_flow_opts, opts, .name = name, .hook = hook);
 	struct ffpf_flow *f;
 	int err;
 
@@ -87,8 +93,13 @@ int tf_try_flow(const char *spec, const char *name, struct ffpf_flow **out)
 
 struct ffpf_flow *tf_flow(const char *spec, bool activate)
 {
+	return tf_flow_on(spec, FFPF_HOOK_INGRESS, activate);
+}
+
+struct ffpf_flow *tf_flow_on(const char *spec, enum ffpf_hook hook, bool activate)
+{
 	struct ffpf_flow *f;
-	int err = tf_try_flow(spec, NULL, &f);
+	int err = tf_try_flow_on(spec, NULL, hook, &f);
 
 	cr_assert_eq(err, 0, "instantiate \"%s\": %d (%s)", spec, err, strerror(-err));
 	if (activate) {

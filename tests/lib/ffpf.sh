@@ -598,3 +598,92 @@ ff_bpf_alive() {
 ff_bpf_held_ids() {
 	_ff_bpf_ids "[0-9]*" 1
 }
+
+# ---------------------------------------------------------------------------
+# capture files written by `ffpf-bpf run -w` (issue 3)
+# ---------------------------------------------------------------------------
+
+# ff_tcpdump_dir_start NS IFACE DIR OUTFILE [FILTER]: like
+# ff_tcpdump_in_start, but for direction DIR (in, out or inout: tcpdump
+# -Q). Egress flows (TC) see what -Q out sees. Stop with tcpdump_stop.
+ff_tcpdump_dir_start() {
+	local ns=$1 ifc=$2 dir=$3 out=$4 filter=${5:-} err
+	err=$FF_TMP/tcpdump.$$.$RANDOM.err
+	local -a f=()
+	[[ -z "$filter" ]] || f=("$filter")
+	rm -f "$out"
+	ip netns exec "$ns" tcpdump -i "$ifc" -Q "$dir" -nn -U --immediate-mode -Z root \
+		-B 8192 -w "$out" "${f[@]}" >/dev/null 2>"$err" </dev/null &
+	local pid=$!
+	_FF_PIDS+=("$pid")
+	_FF_TCPDUMP[$out]=$pid
+	_FF_TCPDUMP_ERR[$out]=$err
+	if ! wait_for "grep -q 'listening on' '$err'" 10; then
+		echo "ffpf: tcpdump -Q $dir on $ns/$ifc not listening: $(tail -n 5 "$err")" >&2
+		return 1
+	fi
+}
+
+# ff_pcap_fingerprint FILE [FILTER] [SNAPLEN]: one line per packet of FILE
+# (pcap or pcapng) matching the pcap FILTER: "WIRELEN CAPLEN HEX", without
+# the timestamp. With SNAPLEN, CAPLEN and HEX are cut to SNAPLEN bytes, so
+# a capture with a larger snaplen can be compared with one that has a
+# smaller one. Two captures of the same packets give the same lines.
+ff_pcap_fingerprint() {
+	local file=$1 filter=${2:-} snap=${3:-0}
+	local -a f=()
+	[[ -z "$filter" ]] || f=("$filter")
+	{ tcpdump -r "$file" -w - "${f[@]}" 2>/dev/null || true; } | _ff_py -c '
+import struct, sys
+snap = int(sys.argv[1])
+data = sys.stdin.buffer.read()
+if len(data) < 24:
+    sys.exit(0)
+e = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+off = 24
+out = []
+while off + 16 <= len(data):
+    incl, orig = struct.unpack(e + "II", data[off + 8:off + 16])
+    pkt = data[off + 16:off + 16 + incl]
+    if snap:
+        pkt = pkt[:snap]
+    out.append("%d %d %s" % (orig, len(pkt), pkt.hex()))
+    off += 16 + incl
+sys.stdout.write("".join(l + "\n" for l in out))' "$snap"
+}
+
+# ff_pcap_diff A B [FILTER_A] [FILTER_B] [SNAPLEN]: compare the packets of
+# two captures (see ff_pcap_fingerprint), in order. Prints nothing when
+# they are equal; otherwise the packet counts and the first differing
+# packet, and returns 1.
+ff_pcap_diff() {
+	local a=$1 b=$2 fa=${3:-} fb=${4:-} snap=${5:-0} fpa fpb
+	fpa=$(mktemp "$FF_TMP/fp.XXXXXX")
+	fpb=$(mktemp "$FF_TMP/fp.XXXXXX")
+	ff_pcap_fingerprint "$a" "$fa" "$snap" >"$fpa"
+	ff_pcap_fingerprint "$b" "$fb" "$snap" >"$fpb"
+	if cmp -s "$fpa" "$fpb"; then
+		rm -f "$fpa" "$fpb"
+		return 0
+	fi
+	_ff_py - "$fpa" "$fpb" <<'PY'
+import sys
+a = [l for l in open(sys.argv[1]).read().split("\n") if l]
+b = [l for l in open(sys.argv[2]).read().split("\n") if l]
+print("%d packets vs %d" % (len(a), len(b)), end="")
+for i, (x, y) in enumerate(zip(a, b)):
+    if x != y:
+        print("; first difference at packet %d: %s... vs %s..." % (i + 1, x[:60], y[:60]))
+        break
+else:
+    print("; equal up to packet %d" % min(len(a), len(b)))
+PY
+	rm -f "$fpa" "$fpb"
+	return 1
+}
+
+# ff_pcap_comments FILE: the pcapng comment of every packet, one a line
+# (empty line for a packet without one).
+ff_pcap_comments() {
+	tshark -r "$1" -T fields -e frame.comment 2>/dev/null || true
+}

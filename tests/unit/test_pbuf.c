@@ -2,7 +2,8 @@
 /*
  * test_pbuf.c - unit tests of the PBuf/IBuf core (user/lib/pbuf.c): one
  * frame per packet whatever the number of flows, frames freed by the last
- * holder, per-flow drops, eventfd wake-ups, and an SPSC two-thread run.
+ * holder, per-flow drops, eventfd wake-ups, delivery numbers, per-flow
+ * snaplen, and an SPSC two-thread run.
  */
 #include <errno.h>
 #include <poll.h>
@@ -407,6 +408,108 @@ Test(pbuf, eventfd_wakeup)
 	cr_expect(readable(fd));
 	cr_expect_eq(ffpf_ibuf_release(&ib, &pb), 0);
 
+	ffpf_ibuf_destroy(&ib);
+	ffpf_pbuf_destroy(&pb);
+}
+
+/* Every IBuf that took a packet sees the same delivery number. */
+Test(pbuf, seq_same_in_every_ibuf)
+{
+	static unsigned char mem[8 * FRAME];
+	struct ffpf_ibuf ib[2], *ibs[2] = { &ib[0], &ib[1] };
+	struct ffpf_ibuf_desc d0, d1;
+	struct ffpf_pbuf pb;
+
+	cr_assert_eq(ffpf_pbuf_init(&pb, mem, FRAME, 8, NULL), 0);
+	cr_assert_eq(ffpf_ibuf_init(&ib[0], 8, 0), 0);
+	cr_assert_eq(ffpf_ibuf_init(&ib[1], 8, 1), 0);
+
+	cr_assert_eq(send_pkt(&pb, ibs, 2, 0, 0x3, NULL), 2);	/* seq 0: both */
+	cr_assert_eq(send_pkt(&pb, ibs, 2, 1, 0x0, NULL), 0);	/* seq 1: nobody */
+	cr_assert_eq(send_pkt(&pb, ibs, 2, 2, 0x2, NULL), 1);	/* seq 2: flow 1 */
+	cr_assert_eq(send_pkt(&pb, ibs, 2, 3, 0x3, NULL), 2);	/* seq 3: both */
+
+	for (__u64 want = 0; want <= 3; want += 3) {
+		cr_assert_eq(ffpf_ibuf_peek(&ib[0], &d0), 0);
+		cr_expect_eq(d0.seq, want);
+		cr_assert_eq(ffpf_ibuf_release(&ib[0], &pb), 0);
+	}
+	for (__u64 want = 0; want <= 3; want++) {
+		if (want == 1)
+			continue;
+		cr_assert_eq(ffpf_ibuf_peek(&ib[1], &d1), 0);
+		cr_expect_eq(d1.seq, want, "flow 1: seq %llu, want %llu",
+			     (unsigned long long)d1.seq, (unsigned long long)want);
+		cr_expect_eq(d1.meta.ts_ns, want);
+		cr_assert_eq(ffpf_ibuf_release(&ib[1], &pb), 0);
+	}
+	cr_expect_eq(in_use(&pb), 0);
+	for (int k = 0; k < 2; k++)
+		ffpf_ibuf_destroy(&ib[k]);
+	ffpf_pbuf_destroy(&pb);
+}
+
+/* One stored copy, each flow sees its own snaplen of it. */
+Test(pbuf, snaplen_per_ibuf)
+{
+	static unsigned char mem[4 * FRAME];
+	struct ffpf_ibuf ib[3], *ibs[3] = { &ib[0], &ib[1], &ib[2] };
+	struct ffpf_meta meta = { .matched = 0x7, .wire_len = 200 };
+	const __u32 snap[3] = { 0, 64, 500 }, want[3] = { 200, 64, 200 };
+	struct ffpf_ibuf_desc d;
+	struct ffpf_pbuf pb;
+	__u64 addr;
+
+	cr_assert_eq(ffpf_pbuf_init(&pb, mem, FRAME, 4, NULL), 0);
+	for (int k = 0; k < 3; k++) {
+		cr_assert_eq(ffpf_ibuf_init(&ib[k], 4, k), 0);
+		ib[k].snaplen = snap[k];
+	}
+	cr_assert_eq(ffpf_pbuf_alloc(&pb, &addr), 0);
+	cr_assert_eq(ffpf_pbuf_deliver(&pb, addr, 200, &meta, ibs, 3), 3);
+	for (int k = 0; k < 3; k++) {
+		cr_assert_eq(ffpf_ibuf_peek(&ib[k], &d), 0);
+		cr_expect_eq(d.len, want[k], "flow %d: len %u", k, d.len);
+		cr_expect_eq(d.addr, addr, "the same frame for every flow");
+		cr_expect_eq(d.meta.wire_len, 200);
+		cr_assert_eq(ffpf_ibuf_release(&ib[k], &pb), 0);
+	}
+	cr_expect_eq(in_use(&pb), 0);
+	for (int k = 0; k < 3; k++)
+		ffpf_ibuf_destroy(&ib[k]);
+	ffpf_pbuf_destroy(&pb);
+}
+
+/* A long batch read in pieces, and the fd made readable again on demand. */
+Test(pbuf, peek_from_and_kick)
+{
+	static unsigned char mem[16 * FRAME];
+	struct ffpf_ibuf ib, *ibs[1] = { &ib };
+	struct ffpf_ibuf_desc d[16];
+	struct ffpf_pbuf pb;
+
+	cr_assert_eq(ffpf_pbuf_init(&pb, mem, FRAME, 16, NULL), 0);
+	cr_assert_eq(ffpf_ibuf_init(&ib, 16, 2), 0);
+	for (__u64 i = 0; i < 10; i++)
+		cr_assert_eq(send_pkt(&pb, ibs, 1, i, 1ULL << 2, NULL), 1);
+
+	cr_expect_eq(ffpf_ibuf_peek_from(&ib, 0, d, 4), 4);
+	cr_expect_eq(d[0].meta.ts_ns, 0);
+	cr_expect_eq(ffpf_ibuf_peek_from(&ib, 4, d, 16), 6);
+	cr_expect_eq(d[0].meta.ts_ns, 4);
+	cr_expect_eq(d[5].meta.ts_ns, 9);
+	cr_expect_eq(ffpf_ibuf_peek_from(&ib, 10, d, 16), 0);
+	cr_expect_eq(ffpf_ibuf_peek_from(&ib, 99, d, 16), 0);
+	cr_expect_eq(ffpf_ibuf_peek_from(&ib, 0, NULL, 1), -EINVAL);
+	cr_expect_eq(ffpf_ibuf_count(&ib), 10, "peeking removes nothing");
+
+	cr_expect_eq(ffpf_ibuf_arm(&ib), 1);
+	cr_expect_not(readable(ffpf_ibuf_fd(&ib)));
+	ffpf_ibuf_kick(&ib);
+	cr_expect(readable(ffpf_ibuf_fd(&ib)));
+
+	cr_expect_eq(ffpf_ibuf_release_batch(&ib, &pb, 10), 10);
+	cr_expect_eq(in_use(&pb), 0);
 	ffpf_ibuf_destroy(&ib);
 	ffpf_pbuf_destroy(&pb);
 }

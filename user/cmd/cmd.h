@@ -16,11 +16,23 @@ int cmd_close(int argc, char **argv);
 /* Exit codes: 0 ok, 1 failure at run time, 2 bad usage or bad spec. */
 #define EXIT_USAGE 2
 
+/* What the reports of `run` cover. */
+struct capture;
+struct report {
+	struct ffpf_flow **flows;
+	const char **labels;	/* per flow: its name, NAME-in / NAME-out with --hook both */
+	int n;
+	struct capture *cap;	/* -w: the capture; NULL for statistics only */
+};
+
 /* Human-readable and JSON reports of running flows (report.c). */
-void report_line(FILE *out, struct ffpf_flow **flows, int n, double elapsed);
-void report_summary(FILE *out, struct ffpf_flow **flows, int n);
-void report_json(FILE *out, struct ffpf_flow **flows, int n, double elapsed);
+void report_line(FILE *out, const struct report *r, double elapsed);
+void report_summary(FILE *out, const struct report *r);
+void report_json(FILE *out, const struct report *r, double elapsed);
+/* tcpdump-style capture summary: per flow, per datapath, per file. */
+void report_capture(FILE *out, const struct report *r);
 void json_string(FILE *out, const char *s);
+const char *hook_name(enum ffpf_hook hook);
 
 /* Read a whole file (for -f FILE); NULL with a message on failure. */
 char *read_file(const char *path);

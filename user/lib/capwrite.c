@@ -169,8 +169,12 @@ static int pcap_packet(struct ffpf_capw *w, const void *data, __u32 caplen,
 	/* Nanosecond precision: tv_usec carries nanoseconds. */
 	h.ts.tv_sec = (time_t)(ts_ns / NSEC_PER_SEC);
 	h.ts.tv_usec = (suseconds_t)(ts_ns % NSEC_PER_SEC);
+	errno = 0;
 	pcap_dump((u_char *)w->dumper, &h, data);
-	return ferror(pcap_dump_file(w->dumper)) ? -EIO : 0;
+	/* pcap_dump() returns nothing: the stream's error flag and errno tell. */
+	if (ferror(pcap_dump_file(w->dumper)))
+		return errno ? -errno : -EIO;
+	return 0;
 }
 
 struct ffpf_capw *ffpf_capw_open(const char *path, const struct ffpf_capw_opts *opts)

@@ -10,6 +10,9 @@
 #include "match.skel.h"
 #include "count.skel.h"
 #include "sample.skel.h"
+#include "match_tc.skel.h"
+#include "count_tc.skel.h"
+#include "sample_tc.skel.h"
 
 static int match_configure(const struct ffpf_spec_filter *f, void *mbuf,
 			   struct ffpf_spec_error *err)
@@ -35,7 +38,7 @@ static int sample_configure(const struct ffpf_spec_filter *f, void *mbuf,
 
 #define CLASS(NAME, TYPE)						\
 	{ #NAME, sizeof(TYPE), offsetof(TYPE, cpu), offsetof(TYPE, cpu),	\
-	  ffpf_##NAME##__elf_bytes, NAME##_configure }
+	  ffpf_##NAME##__elf_bytes, ffpf_##NAME##_tc__elf_bytes, NAME##_configure }
 
 static const struct ffpf_class ffpf_classes[] = {
 	CLASS(match, struct ffpf_match_mbuf),

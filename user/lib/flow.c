@@ -17,6 +17,7 @@
 #include "internal.h"
 #include "compose.h"
 #include "log.h"
+#include "rx.h"
 #include "root.skel.h"
 
 /*
@@ -39,6 +40,45 @@ static bool ffpf_name_ok(const char *name)
 		if (!strcmp(name, reserved[i]))
 			return false;
 	return true;
+}
+
+/* A field of a sized opts struct, or @def if the caller's struct is older. */
+#define OPTS_GET(opts, field, def)					\
+	((opts) && (opts)->sz >= offsetof(typeof(*(opts)), field) + sizeof((opts)->field) \
+	 ? (opts)->field : (def))
+
+static int flow_opts_check(const struct ffpf_flow *flow)
+{
+	if (flow->hook > FFPF_HOOK_EGRESS) {
+		pr_warn("flow %s: hook %u: expected ingress (0) or egress (1)\n",
+			flow->name, flow->hook);
+		return -EINVAL;
+	}
+	if (flow->rx > FFPF_RX_TAP) {
+		pr_warn("flow %s: rx mode %u: expected none, copy or tap\n", flow->name, flow->rx);
+		return -EINVAL;
+	}
+	if (flow->rx == FFPF_RX_TAP && flow->hook == FFPF_HOOK_EGRESS) {
+		pr_warn("flow %s: tap mode (AF_XDP) exists on ingress only; use copy mode "
+			"on egress\n", flow->name);
+		return -EINVAL;
+	}
+	if (flow->rx && (flow->flags & FFPF_FLOW_PIN)) {
+		pr_warn("flow %s: a pinned flow outlives its process, its packets would "
+			"have no reader: pin statistics-only flows\n", flow->name);
+		return -EINVAL;
+	}
+	if (flow->snaplen > FFPF_SNAPLEN_MAX) {
+		pr_warn("flow %s: snaplen %u: at most %u\n", flow->name, flow->snaplen,
+			FFPF_SNAPLEN_MAX);
+		return -EINVAL;
+	}
+	if (flow->ibuf_size & (flow->ibuf_size - 1) || flow->ibuf_size > (1U << 24)) {
+		pr_warn("flow %s: IBuf size %u: a power of two up to 2^24\n", flow->name,
+			flow->ibuf_size);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 struct ffpf_flow *ffpf_flow_create(const char *ifname,
@@ -72,6 +112,15 @@ struct ffpf_flow *ffpf_flow_create(const char *ifname,
 	if (opts && opts->name)
 		snprintf(flow->name, sizeof(flow->name), "%s", opts->name);
 	flow->flags = opts ? opts->flags : 0;
+	flow->hook = OPTS_GET(opts, hook, FFPF_HOOK_INGRESS);
+	flow->rx = OPTS_GET(opts, rx, FFPF_RX_NONE);
+	flow->snaplen = OPTS_GET(opts, snaplen, 0) ?: FFPF_SNAPLEN_DEFAULT;
+	flow->ibuf_size = OPTS_GET(opts, ibuf_size, 0) ?: FFPF_IBUF_DEFAULT;
+	if (flow_opts_check(flow)) {
+		free(flow);
+		errno = EINVAL;
+		return NULL;
+	}
 	flow->idx = -1;
 	for (int i = 0; i < FFPF_MAX_STAGES; i++)
 		flow->stages[i].prog_fd = flow->stages[i].mbuf_fd = -1;
@@ -277,6 +326,7 @@ int ffpf_flow_instantiate(struct ffpf_flow *flow)
 	struct ffpf_iface *ifc;
 	struct ffpf_flow_desc d;
 	bool pin = flow && (flow->flags & FFPF_FLOW_PIN);
+	char dpname[FFPF_DP_NAME_LEN];
 	__u32 key;
 	int idx, err, i;
 
@@ -286,7 +336,8 @@ int ffpf_flow_instantiate(struct ffpf_flow *flow)
 		return -EALREADY;
 	if (!flow->nstages)
 		return ffpf_err(EINVAL, "flow %s: no filters: populate it first\n", flow->name);
-	err = ffpf_iface_get(flow->ifname, true, &ifc);
+	ffpf_dp_name(dpname, sizeof(dpname), flow->ifname, flow->hook);
+	err = ffpf_iface_get(dpname, true, &ifc);
 	if (err)
 		return err;
 	if (ifc->pinned && !pin) {
@@ -355,14 +406,17 @@ int ffpf_flow_instantiate(struct ffpf_flow *flow)
 	flow->instantiated = true;
 	pr_debug("flow %s: %d stages at index %d on %s\n", flow->name, flow->nstages,
 		 idx, ifc->ifname);
-	if (pin) {
+	if (pin)
 		err = ffpf_flow_pin(flow);
-		if (err) {
-			ffpf_iface_remove_flow(ifc, idx);
-			flow->instantiated = false;
-			flow->iface = NULL;
-			goto unload;
-		}
+	else if (flow->rx)
+		err = ffpf_rx_add(flow);
+	if (err) {
+		ffpf_iface_remove_flow(ifc, idx);
+		ifc->local &= ~(1ULL << idx);
+		flow->instantiated = false;
+		flow->iface = NULL;
+		flow->idx = -1;
+		goto unload;
 	}
 	return 0;
 clear:
@@ -407,7 +461,7 @@ int ffpf_flow_pause(struct ffpf_flow *flow)
 static void flow_pin_path(const struct ffpf_flow *flow, int i, bool mbuf,
 			  char *buf, size_t len)
 {
-	ffpf_stage_pin_path(buf, len, flow->ifname, flow->name, i,
+	ffpf_stage_pin_path(buf, len, flow->iface->ifname, flow->name, i,
 			    flow->stages[i].cls->name, mbuf);
 }
 
@@ -421,7 +475,7 @@ static void flow_unpin(struct ffpf_flow *flow)
 		flow_pin_path(flow, i, true, path, sizeof(path));
 		unlink(path);
 	}
-	ffpf_pin_dir(dir, sizeof(dir), flow->ifname, flow->name);
+	ffpf_pin_dir(dir, sizeof(dir), flow->iface->ifname, flow->name);
 	rmdir(dir);
 	flow->pinned = false;
 }
@@ -445,7 +499,7 @@ int ffpf_flow_pin(struct ffpf_flow *flow)
 	err = ffpf_iface_pin(ifc);
 	if (err)
 		return err;
-	ffpf_pin_dir(dir, sizeof(dir), flow->ifname, flow->name);
+	ffpf_pin_dir(dir, sizeof(dir), ifc->ifname, flow->name);
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return ffpf_err(errno, "cannot create %s: %s\n", dir, strerror(errno));
 	for (int i = 0; i < flow->nstages; i++) {
@@ -484,6 +538,7 @@ void ffpf_flow_close(struct ffpf_flow *flow)
 	if (!flow)
 		return;
 	if (flow->instantiated) {
+		ffpf_rx_remove(flow);
 		if (!flow->disconnected) {
 			ffpf_iface_remove_flow(flow->iface, flow->idx);
 			if (flow->pinned)
@@ -602,19 +657,31 @@ int ffpf_flow_iface_stats(const struct ffpf_flow *flow, struct ffpf_iface_stats 
 	full.tap_redirected = c.tap_redirected;
 	full.tap_no_socket = c.tap_no_socket;
 	full.tap_meta_fail = c.tap_meta_fail;
+	full.copied = c.copied;
+	full.copy_lost = c.copy_lost;
 	return copy_sized(st, &full, sizeof(full));
 }
 
 int ffpf_flow_root_prog_fd(const struct ffpf_flow *flow)
 {
-	if (!flow || !flow->instantiated || !flow->iface->skel)
+	if (!flow || !flow->instantiated || flow->iface->root_fd < 0)
 		return -EINVAL;
-	return bpf_program__fd(flow->iface->skel->progs.ffpf_root);
+	return flow->iface->root_fd;
 }
 
 int ffpf_flow_pctx_fd(const struct ffpf_flow *flow)
 {
 	return flow && flow->instantiated ? flow->iface->pctx_fd : -EINVAL;
+}
+
+int ffpf_flow_slot(const struct ffpf_flow *flow)
+{
+	return flow && flow->instantiated ? flow->idx : -1;
+}
+
+enum ffpf_hook ffpf_flow_hook(const struct ffpf_flow *flow)
+{
+	return flow ? flow->hook : FFPF_HOOK_INGRESS;
 }
 
 int ffpf_flow_index(const struct ffpf_flow *flow)

@@ -19,6 +19,10 @@
 #include "compose.h"
 #include "log.h"
 #include "root.skel.h"
+#include "root_tc.skel.h"
+
+/* Not in bookworm's uapi headers (kernel 6.1); the kernel here has tcx (6.6+). */
+#define FFPF_TCX_EGRESS	47
 
 static struct ffpf_iface *ffpf_ifaces;
 
@@ -35,6 +39,24 @@ static int *shared_fd(struct ffpf_iface *ifc, int i)
 		&ifc->fstats_fd, &ifc->rstats_fd, &ifc->flows_fd,
 	};
 	return fds[i];
+}
+
+void ffpf_dp_name(char *buf, size_t len, const char *dev, enum ffpf_hook hook)
+{
+	snprintf(buf, len, "%s%s", dev, hook == FFPF_HOOK_EGRESS ? ":egress" : "");
+}
+
+int ffpf_dp_parse(const char *dpname, char *dev, size_t len, enum ffpf_hook *hook)
+{
+	const char *colon = strchr(dpname, ':');
+	size_t n = colon ? (size_t)(colon - dpname) : strlen(dpname);
+
+	if (!n || n >= len || n >= IF_NAMESIZE || (colon && strcmp(colon, ":egress")))
+		return -EINVAL;
+	memcpy(dev, dpname, n);
+	dev[n] = 0;
+	*hook = colon ? FFPF_HOOK_EGRESS : FFPF_HOOK_INGRESS;
+	return 0;
 }
 
 void ffpf_pin_dir(char *buf, size_t len, const char *ifname, const char *flow)
@@ -82,9 +104,11 @@ static void iface_free(struct ffpf_iface *ifc)
 {
 	if (ifc->ctl)
 		munmap(ifc->ctl, sysconf(_SC_PAGESIZE));
-	bpf_link__destroy(ifc->link);
-	if (ifc->skel) {
+	if (ifc->link_fd >= 0)
+		close(ifc->link_fd);
+	if (ifc->skel || ifc->skel_tc) {
 		ffpf_root__destroy(ifc->skel);
+		ffpf_root_tc__destroy(ifc->skel_tc);
 	} else {
 		for (int i = 0; i < FFPF_NSHARED; i++)
 			if (*shared_fd(ifc, i) >= 0)
@@ -107,8 +131,8 @@ static int adopt_pinned(struct ffpf_iface *ifc)
 					ifc->ifname, path, strerror(errno));
 	}
 	snprintf(path, sizeof(path), "%s/link", dir);
-	ifc->link = bpf_link__open(path);
-	if (!ifc->link)
+	ifc->link_fd = bpf_obj_get(path);
+	if (ifc->link_fd < 0)
 		return ffpf_err(errno, "%s: cannot open pinned link %s: %s\n",
 				ifc->ifname, path, strerror(errno));
 	ifc->pinned = true;
@@ -121,49 +145,80 @@ static int adopt_pinned(struct ffpf_iface *ifc)
 	return 0;
 }
 
-static int attach_root(struct ffpf_iface *ifc)
+/* Both skeletons have the same maps and program: take their fds alike. */
+#define ROOT_FDS(ifc, skel) do {					\
+	(ifc)->root_fd = bpf_program__fd((skel)->progs.ffpf_root);	\
+	(ifc)->progs_fd = bpf_map__fd((skel)->maps.ffpf_progs);		\
+	(ifc)->pctx_fd = bpf_map__fd((skel)->maps.ffpf_pctx);		\
+	(ifc)->ctl_fd = bpf_map__fd((skel)->maps.ffpf_ctl);		\
+	(ifc)->guards_fd = bpf_map__fd((skel)->maps.ffpf_guards);	\
+	(ifc)->fstats_fd = bpf_map__fd((skel)->maps.ffpf_fstats);	\
+	(ifc)->rstats_fd = bpf_map__fd((skel)->maps.ffpf_rstats);	\
+	(ifc)->flows_fd = bpf_map__fd((skel)->maps.ffpf_flows);		\
+	(ifc)->xsks_fd = bpf_map__fd((skel)->maps.ffpf_xsks);		\
+	(ifc)->copy_fd = bpf_map__fd((skel)->maps.ffpf_copy);		\
+} while (0)
+
+/*
+ * Ingress: XDP link. Egress: tcx link (BPF_TCX_EGRESS), which coexists
+ * with other tcx and clsact programs. Both are fd-owned bpf_links: they
+ * go away with the process unless pinned.
+ */
+static int attach_link(struct ffpf_iface *ifc)
 {
-	struct ffpf_root *skel;
 	__u32 prog_id = 0;
 	int err;
 
-	skel = ffpf_root__open_and_load();
-	if (!skel)
+	if (ifc->hook == FFPF_HOOK_EGRESS)
+		ifc->link_fd = bpf_link_create(ifc->root_fd, ifc->ifindex, FFPF_TCX_EGRESS, NULL);
+	else
+		ifc->link_fd = bpf_link_create(ifc->root_fd, ifc->ifindex, BPF_XDP, NULL);
+	if (ifc->link_fd >= 0)
+		return 0;
+	err = -errno;
+	if (ifc->hook == FFPF_HOOK_INGRESS &&
+	    !bpf_xdp_query_id(ifc->ifindex, 0, &prog_id) && prog_id)
+		return ffpf_err(EBUSY, "%s: another XDP program (id %u) is attached; "
+				"ffpf-bpf needs the interface's XDP hook to itself\n",
+				ifc->ifname, prog_id);
+	return ffpf_err(-err, "%s: cannot attach the root program%s: %s\n", ifc->ifname,
+			ifc->hook == FFPF_HOOK_EGRESS ? " (tcx egress, kernel 6.6+)" : "",
+			strerror(-err));
+}
+
+static int attach_root(struct ffpf_iface *ifc)
+{
+	int err;
+
+	if (ifc->hook == FFPF_HOOK_EGRESS) {
+		ifc->skel_tc = ffpf_root_tc__open_and_load();
+		if (ifc->skel_tc)
+			ROOT_FDS(ifc, ifc->skel_tc);
+	} else {
+		ifc->skel = ffpf_root__open_and_load();
+		if (ifc->skel)
+			ROOT_FDS(ifc, ifc->skel);
+	}
+	if (!ifc->skel && !ifc->skel_tc)
 		return ffpf_err(errno, "%s: cannot load the root program: %s\n",
 				ifc->ifname, strerror(errno));
-	ifc->skel = skel;
-	ifc->progs_fd = bpf_map__fd(skel->maps.ffpf_progs);
-	ifc->pctx_fd = bpf_map__fd(skel->maps.ffpf_pctx);
-	ifc->ctl_fd = bpf_map__fd(skel->maps.ffpf_ctl);
-	ifc->guards_fd = bpf_map__fd(skel->maps.ffpf_guards);
-	ifc->fstats_fd = bpf_map__fd(skel->maps.ffpf_fstats);
-	ifc->rstats_fd = bpf_map__fd(skel->maps.ffpf_rstats);
-	ifc->flows_fd = bpf_map__fd(skel->maps.ffpf_flows);
-	ifc->xsks_fd = bpf_map__fd(skel->maps.ffpf_xsks);
 	err = map_ctl(ifc);
 	if (err)
 		return err;
 	ifc->ctl->abi_version = FFPF_ABI_VERSION;
-
-	ifc->link = bpf_program__attach_xdp(skel->progs.ffpf_root, ifc->ifindex);
-	if (!ifc->link) {
-		err = -errno;
-		if (!bpf_xdp_query_id(ifc->ifindex, 0, &prog_id) && prog_id)
-			return ffpf_err(EBUSY, "%s: another XDP program (id %u) is attached; "
-					"ffpf-bpf needs the interface's XDP hook to itself\n",
-					ifc->ifname, prog_id);
-		return ffpf_err(-err, "%s: cannot attach the root program: %s\n",
-				ifc->ifname, strerror(-err));
-	}
-	return 0;
+	ifc->ctl->wake_mask = FFPF_COPY_WAKE_DEFAULT;
+	return attach_link(ifc);
 }
 
 int ffpf_iface_get(const char *ifname, bool attach, struct ffpf_iface **out)
 {
 	struct ffpf_iface *ifc;
-	char dir[256];
+	char dir[256], dev[IF_NAMESIZE];
+	enum ffpf_hook hook;
 	int err;
 
+	if (ffpf_dp_parse(ifname, dev, sizeof(dev), &hook))
+		return ffpf_err(EINVAL, "%s: not an interface name (IF or IF:egress)\n", ifname);
 	for (ifc = ffpf_ifaces; ifc; ifc = ifc->next) {
 		if (!strcmp(ifc->ifname, ifname)) {
 			ifc->refcnt++;
@@ -176,9 +231,11 @@ int ffpf_iface_get(const char *ifname, bool attach, struct ffpf_iface **out)
 		return -ENOMEM;
 	for (int i = 0; i < FFPF_NSHARED; i++)
 		*shared_fd(ifc, i) = -1;
-	ifc->xsks_fd = -1;
+	ifc->xsks_fd = ifc->copy_fd = ifc->root_fd = ifc->link_fd = -1;
 	snprintf(ifc->ifname, sizeof(ifc->ifname), "%s", ifname);
-	ifc->ifindex = if_nametoindex(ifname);
+	snprintf(ifc->dev, sizeof(ifc->dev), "%s", dev);
+	ifc->hook = hook;
+	ifc->ifindex = if_nametoindex(dev);
 	ifc->refcnt = 1;
 
 	ffpf_pin_dir(dir, sizeof(dir), ifname, NULL);
@@ -257,9 +314,8 @@ int ffpf_iface_pin(struct ffpf_iface *ifc)
 		}
 	}
 	snprintf(path, sizeof(path), "%s/link", dir);
-	err = bpf_link__pin(ifc->link, path);
-	if (err) {
-		pr_warn("cannot pin %s: %s\n", path, strerror(-err));
+	if (bpf_obj_pin(ifc->link_fd, path)) {
+		err = ffpf_err(errno, "cannot pin %s: %s\n", path, strerror(errno));
 		goto fail;
 	}
 	ifc->pinned = true;

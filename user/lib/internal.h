@@ -16,7 +16,8 @@ struct ffpf_class {
 	size_t mbuf_size;		/* whole MBuf */
 	size_t cfg_size;		/* configuration at its start, set at instantiate */
 	size_t cpu_off;			/* offset of its struct ffpf_mbuf_cpu cpu[] */
-	const void *(*elf_bytes)(size_t *sz);
+	const void *(*elf_bytes)(size_t *sz);		/* XDP build */
+	const void *(*elf_bytes_tc)(size_t *sz);	/* TC build (egress) */
 	/* Parse the filter's arguments into the MBuf's configuration. */
 	int (*configure)(const struct ffpf_spec_filter *f, void *mbuf,
 			 struct ffpf_spec_error *err);
@@ -45,24 +46,45 @@ int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
 		    __u32 next_slot);
 void ffpf_stage_unload(struct ffpf_stage *st);
 
-/* Per-interface datapath: root program, shared maps, this process's flows. */
+/*
+ * Per-interface-and-hook datapath: root program, shared maps, this
+ * process's flows. The ingress (XDP) and egress (TC) datapaths of one
+ * device are separate: a PROG_ARRAY only holds programs of its owner's
+ * type. Datapath name: "<dev>" for ingress, "<dev>:egress" for egress
+ * (':' cannot occur in an interface name); it names the pin directory.
+ */
+#define FFPF_DP_NAME_LEN	(IF_NAMESIZE + 8)
+struct ffpf_rx;
 struct ffpf_iface {
 	struct ffpf_iface *next;
-	char ifname[IF_NAMESIZE];
+	char ifname[FFPF_DP_NAME_LEN];	/* datapath name, for messages and pins */
+	char dev[IF_NAMESIZE];
+	enum ffpf_hook hook;
 	int ifindex;
 	int refcnt;
-	struct ffpf_root *skel;		/* NULL when adopted from pins */
-	struct bpf_link *link;
+	struct ffpf_root *skel;		/* ingress root; NULL when adopted from pins */
+	struct ffpf_root_tc *skel_tc;	/* egress root; NULL when adopted from pins */
+	int root_fd;			/* the root program (-1 when adopted) */
+	int link_fd;			/* fd-owned bpf_link (XDP or tcx) */
 	int progs_fd, pctx_fd, ctl_fd, guards_fd, fstats_fd, rstats_fd, flows_fd;
 	int xsks_fd;			/* tap mode XSKMAP (-1 when adopted from pins) */
+	int copy_fd;			/* copy mode RINGBUF (-1 when adopted from pins) */
+	struct ffpf_rx *rx;		/* receive engine (rx.c), NULL until a rx flow */
 	struct ffpf_ctl *ctl;		/* mmap of ffpf_ctl */
 	bool pinned;			/* datapath lives under FFPF_PIN_ROOT/<if> */
 	__u64 local;			/* flows this process instantiated */
 	__u64 local_pinned;
 };
 
-/* Get (attach or adopt) the datapath on @ifname; @attach false only adopts pins. */
-int ffpf_iface_get(const char *ifname, bool attach, struct ffpf_iface **out);
+/*
+ * Get (attach or adopt) the datapath @dpname ("dev" or "dev:egress", see
+ * ffpf_dp_name()); @attach false only adopts pins.
+ */
+int ffpf_iface_get(const char *dpname, bool attach, struct ffpf_iface **out);
+/* "dev" or "dev:egress" into @buf. */
+void ffpf_dp_name(char *buf, size_t len, const char *dev, enum ffpf_hook hook);
+/* Split a datapath name; -EINVAL if malformed. */
+int ffpf_dp_parse(const char *dpname, char *dev, size_t len, enum ffpf_hook *hook);
 void ffpf_iface_put(struct ffpf_iface *ifc);
 int ffpf_iface_pin(struct ffpf_iface *ifc);
 /* Directory of pins: FFPF_PIN_ROOT/<ifname>[/<flow>] */
@@ -78,10 +100,16 @@ int ffpf_iface_read_desc(struct ffpf_iface *ifc, int idx, struct ffpf_flow_desc 
 int ffpf_percpu_sum(int fd, __u32 key, void *out, size_t vsz);
 int ffpf_percpu_zero(int fd, __u32 key, size_t vsz);
 
+struct ffpf_ibuf;
 struct ffpf_flow {
 	char name[FFPF_NAME_LEN];
-	char ifname[IF_NAMESIZE];
+	char ifname[IF_NAMESIZE];	/* the device */
 	__u32 flags;
+	enum ffpf_hook hook;
+	enum ffpf_rx_mode rx;
+	__u32 snaplen;
+	__u32 ibuf_size;
+	struct ffpf_ibuf *ibuf;		/* rx flows: set by ffpf_rx_add() */
 	int nstages;
 	struct ffpf_stage stages[FFPF_MAX_STAGES];
 	struct ffpf_iface *iface;

@@ -36,7 +36,8 @@ int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
 
 	snprintf(objname, sizeof(objname), "ffpf_%s", st->cls->name);
 	snprintf(mbufname, sizeof(mbufname), "%s_mbuf", st->cls->name);
-	bytes = st->cls->elf_bytes(&sz);
+	bytes = ifc->hook == FFPF_HOOK_EGRESS ? st->cls->elf_bytes_tc(&sz)
+					      : st->cls->elf_bytes(&sz);
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = objname);
 	st->obj = bpf_object__open_mem(bytes, sz, &oo);
 	if (!st->obj)

@@ -154,14 +154,17 @@ int ffpf_pbuf_deliver(struct ffpf_pbuf *pb, __u64 addr, __u32 len,
 		return -EINVAL;
 
 	d.addr = addr;
-	d.len = len;
 	d.pad = 0;
 	d.meta = *meta;
+	/* One producer: the number is the count of earlier deliveries. */
+	d.seq = atomic_fetch_add_explicit(&pb->delivered, 1, memory_order_relaxed);
 	for (int i = 0; i < nibufs; i++) {
 		struct ffpf_ibuf *ib = ibufs[i];
 
 		if (!ib || !(meta->matched & (1ULL << ib->flow)))
 			continue;
+		/* Each flow sees its own snaplen of the one stored copy. */
+		d.len = ib->snaplen && len > ib->snaplen ? ib->snaplen : len;
 		/*
 		 * Reference first, push second: once pushed, the consumer may
 		 * release at once. The caller's reference keeps the count
@@ -176,7 +179,6 @@ int ffpf_pbuf_deliver(struct ffpf_pbuf *pb, __u64 addr, __u32 len,
 		took++;
 	}
 
-	atomic_fetch_add_explicit(&pb->delivered, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(took ? &pb->stored : &pb->unclaimed, 1,
 				  memory_order_relaxed);
 	atomic_fetch_add_explicit(&pb->descs, took, memory_order_relaxed);
@@ -244,6 +246,7 @@ int ffpf_ibuf_init(struct ffpf_ibuf *ib, __u32 capacity, int flow)
 	atomic_init(&ib->pushed, 0);
 	atomic_init(&ib->dropped, 0);
 	atomic_init(&ib->consumed, 0);
+	atomic_init(&ib->armed, 1);	/* a fresh consumer waits for the first packet */
 	return 0;
 }
 
@@ -301,18 +304,21 @@ int ffpf_ibuf_push(struct ffpf_ibuf *ib, const struct ffpf_ibuf_desc *desc)
 	atomic_fetch_add_explicit(&ib->pushed, 1, memory_order_relaxed);
 
 	/*
-	 * Empty -> non-empty: wake the consumer. Store prod, full fence, load
-	 * cons; ffpf_ibuf_arm() does the mirror image (store cons, fence,
-	 * load prod), so either we see the consumer caught up with us and
-	 * signal, or it sees our descriptor and does not sleep.
+	 * Wake the consumer only if it said it is going to sleep (as AF_XDP's
+	 * need_wakeup): one write per sleep, not one per packet while it keeps
+	 * up. Store prod, full fence, load armed; ffpf_ibuf_arm() does the
+	 * mirror image (store armed, fence, load prod), so either we see it
+	 * armed and signal, or it sees our descriptor and does not sleep.
 	 */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&ib->cons, memory_order_relaxed) == p)
+	if (atomic_load_explicit(&ib->armed, memory_order_relaxed) &&
+	    atomic_exchange_explicit(&ib->armed, 0, memory_order_relaxed))
 		ibuf_signal(ib);
 	return 0;
 }
 
-int ffpf_ibuf_peek_batch(struct ffpf_ibuf *ib, struct ffpf_ibuf_desc *descs, int max)
+int ffpf_ibuf_peek_from(struct ffpf_ibuf *ib, __u32 skip, struct ffpf_ibuf_desc *descs,
+			int max)
 {
 	__u32 c = atomic_load_explicit(&ib->cons, memory_order_relaxed);
 	__u32 p = atomic_load_explicit(&ib->prod, memory_order_acquire);
@@ -320,11 +326,20 @@ int ffpf_ibuf_peek_batch(struct ffpf_ibuf *ib, struct ffpf_ibuf_desc *descs, int
 
 	if (max < 0 || (max && !descs))
 		return -EINVAL;
+	if (skip >= n)
+		return 0;
+	n -= skip;
+	c += skip;
 	if (n > (__u32)max)
 		n = max;
 	for (__u32 i = 0; i < n; i++)
 		descs[i] = ib->ring[(c + i) & ib->mask];
 	return n;
+}
+
+int ffpf_ibuf_peek_batch(struct ffpf_ibuf *ib, struct ffpf_ibuf_desc *descs, int max)
+{
+	return ffpf_ibuf_peek_from(ib, 0, descs, max);
 }
 
 int ffpf_ibuf_peek(struct ffpf_ibuf *ib, struct ffpf_ibuf_desc *desc)
@@ -375,10 +390,16 @@ int ffpf_ibuf_arm(struct ffpf_ibuf *ib)
 	/* Clear: EAGAIN (nothing pending) is the usual answer. */
 	if (read(ib->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return -errno;
+	atomic_store_explicit(&ib->armed, 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_seq_cst);
 	c = atomic_load_explicit(&ib->cons, memory_order_relaxed);
 	p = atomic_load_explicit(&ib->prod, memory_order_acquire);
 	return p != c;
+}
+
+void ffpf_ibuf_kick(struct ffpf_ibuf *ib)
+{
+	ibuf_signal(ib);
 }
 
 void ffpf_ibuf_get_stats(struct ffpf_ibuf *ib, struct ffpf_ibuf_stats *st)

@@ -95,8 +95,10 @@ void *ffpf_pbuf_data(const struct ffpf_pbuf *pb, __u64 addr);
  * Hand a received packet to the flows. The caller holds one reference on
  * the frame at @addr (from ffpf_pbuf_alloc()); deliver consumes it. For
  * each i < @nibufs whose flow bit is set in @meta->matched, one descriptor
- * {addr, len, *meta} goes into @ibufs[i] and the frame gains a reference;
- * a full IBuf counts a drop on itself and is skipped. If no IBuf took the
+ * {addr, min(len, snaplen of the IBuf), *meta, seq} goes into @ibufs[i]
+ * and the frame gains a reference; a full IBuf counts a drop on itself and
+ * is skipped. seq is the packet's delivery number (0, 1, ... in the order
+ * of the deliver calls that passed the argument checks). If no IBuf took the
  * packet the frame is back in the pool when deliver returns.
  * Returns the number of IBufs that took it, or -EINVAL (addr outside the
  * pool or not held, len past the frame's end, NULL meta, nibufs < 0)
@@ -124,9 +126,11 @@ __u32 ffpf_pbuf_nfree(struct ffpf_pbuf *pb);
 /* One slot of an IBuf: a packet in the PBuf, as one flow sees it. */
 struct ffpf_ibuf_desc {
 	__u64 addr;		/* offset of the packet in the PBuf */
-	__u32 len;
+	__u32 len;		/* bytes this flow sees: at most its IBuf's snaplen */
 	__u32 pad;
 	struct ffpf_meta meta;
+	__u64 seq;		/* delivery number in the PBuf: the same in every
+				 * IBuf that got this packet */
 };
 
 struct ffpf_ibuf_stats {
@@ -144,7 +148,9 @@ struct ffpf_ibuf {
 	__u32 capacity;
 	__u32 mask;
 	int flow;		/* bit of ffpf_meta.matched this IBuf takes */
-	int efd;		/* eventfd: readable after an empty -> non-empty push */
+	int efd;		/* eventfd: readable after a push that found the consumer armed */
+	__u32 snaplen;		/* the flow's bytes per packet; 0: all (set before
+				 * the IBuf is handed to the producer) */
 
 	/* Producer side. Indexes run freely; slot = index & mask. */
 	_Alignas(FFPF_IBUF_CACHELINE) _Atomic __u32 prod;
@@ -153,6 +159,7 @@ struct ffpf_ibuf {
 
 	/* Consumer side. */
 	_Alignas(FFPF_IBUF_CACHELINE) _Atomic __u32 cons;
+	_Atomic __u32 armed;	/* consumer may sleep: the next push signals efd */
 	_Atomic __u64 consumed;
 };
 
@@ -166,7 +173,11 @@ int ffpf_ibuf_init(struct ffpf_ibuf *ib, __u32 capacity, int flow);
 /* Close the eventfd and free the ring. Safe after a failed init and twice. */
 void ffpf_ibuf_destroy(struct ffpf_ibuf *ib);
 
-/* The flow's pollable fd (POLLIN once a descriptor arrived in an empty ring). */
+/*
+ * The flow's pollable fd: POLLIN once a descriptor arrived after
+ * ffpf_ibuf_arm() (and after init): signals cost one write per sleep of
+ * the consumer, not one per packet.
+ */
 int ffpf_ibuf_fd(const struct ffpf_ibuf *ib);
 
 /*
@@ -192,6 +203,13 @@ int ffpf_ibuf_peek(struct ffpf_ibuf *ib, struct ffpf_ibuf_desc *desc);
 int ffpf_ibuf_peek_batch(struct ffpf_ibuf *ib, struct ffpf_ibuf_desc *descs, int max);
 
 /*
+ * Consumer: as ffpf_ibuf_peek_batch(), skipping the @skip oldest
+ * descriptors (for reading a long batch in pieces). 0 if fewer are queued.
+ */
+int ffpf_ibuf_peek_from(struct ffpf_ibuf *ib, __u32 skip, struct ffpf_ibuf_desc *descs,
+			int max);
+
+/*
  * Consumer: remove the oldest descriptor and release its frame reference
  * (@pb NULL: the slot only). -EAGAIN if empty; a failed frame release
  * (-EINVAL) still removes the descriptor.
@@ -212,6 +230,13 @@ int ffpf_ibuf_release_batch(struct ffpf_ibuf *ib, struct ffpf_pbuf *pb, int n);
  * poll() cannot miss it.
  */
 int ffpf_ibuf_arm(struct ffpf_ibuf *ib);
+
+/*
+ * Consumer: make the fd readable again. For a consumer that armed, was
+ * told descriptors are waiting (arm returned 1) and will not drain them
+ * all now: the push that woke nobody would otherwise leave them unseen.
+ */
+void ffpf_ibuf_kick(struct ffpf_ibuf *ib);
 
 void ffpf_ibuf_get_stats(struct ffpf_ibuf *ib, struct ffpf_ibuf_stats *st);
 

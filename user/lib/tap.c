@@ -51,6 +51,7 @@ struct ffpf_tap {
 
 	__u64 rx_packets, rx_bytes, meta_bad, deliver_err, fill_frames;
 	_Atomic __u64 on_free;
+	_Atomic __s64 ts_off;	/* added to meta.ts_ns before delivery */
 };
 
 /* Number of RX queues of @ifname in the caller's network namespace. */
@@ -215,7 +216,7 @@ int ffpf_tap_open(struct ffpf_iface *ifc, const struct ffpf_tap_opts *opts,
 		tap->pb_ok = true;
 	}
 
-	nq = rx_queue_count(ifc->ifname);
+	nq = rx_queue_count(ifc->dev);
 	first = 0;
 	if (opts && opts->queue >= 0) {
 		if (opts->queue >= TAP_MAX_QUEUES) {
@@ -249,7 +250,7 @@ int ffpf_tap_open(struct ffpf_iface *ifc, const struct ffpf_tap_opts *opts,
 		struct tap_sock *s = &tap->socks[tap->nsocks];
 
 		s->queue = q;
-		err = xsk_socket__create_shared(&s->xsk, ifc->ifname, q, tap->umem,
+		err = xsk_socket__create_shared(&s->xsk, ifc->dev, q, tap->umem,
 						&s->rx, NULL, &s->fq, &s->cq, &scfg);
 		if (err) {
 			s->xsk = NULL;
@@ -308,14 +309,22 @@ static int rx_one(struct ffpf_tap *tap, struct tap_sock *s,
 		tap->rx_packets++;
 		tap->rx_bytes += d->len;
 		if ((addr % tap->frame_size) < META_LEN) {
-			tap->meta_bad++;
+			if (!tap->meta_bad++)
+				pr_warn("tap: %s: descriptor at frame offset %llu leaves no "
+					"room for metadata: packet dropped (counted)\n",
+					tap->ifc->ifname,
+					(unsigned long long)(addr % tap->frame_size));
 			ffpf_pbuf_release(&tap->pb, addr);
 			continue;
 		}
 		memcpy(&meta, (unsigned char *)tap->area + addr - META_LEN, sizeof(meta));
+		meta.ts_ns += atomic_load_explicit(&tap->ts_off, memory_order_relaxed);
 		rc = ffpf_pbuf_deliver(&tap->pb, addr, d->len, &meta, ibufs, n);
 		if (rc < 0) {
-			tap->deliver_err++;
+			if (!tap->deliver_err++)
+				pr_warn("tap: %s: bad RX descriptor (addr %llu len %u): packet "
+					"dropped (counted)\n", tap->ifc->ifname,
+					(unsigned long long)addr, d->len);
 			ffpf_pbuf_release(&tap->pb, addr);
 		}
 	}
@@ -351,6 +360,33 @@ int ffpf_tap_poll(struct ffpf_tap *tap, int timeout_ms,
 	return total;
 }
 
+int ffpf_tap_wait(struct ffpf_tap *tap, int timeout_ms)
+{
+	struct pollfd pfd[TAP_MAX_QUEUES];
+	int r;
+
+	if (!tap)
+		return -EINVAL;
+	for (int i = 0; i < tap->nsocks; i++) {
+		pfd[i].fd = tap->socks[i].fd;
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+	}
+	r = poll(pfd, tap->nsocks, timeout_ms);
+	return r < 0 ? -errno : r;
+}
+
+void ffpf_tap_set_ts_offset(struct ffpf_tap *tap, __s64 off)
+{
+	if (tap)
+		atomic_store_explicit(&tap->ts_off, off, memory_order_relaxed);
+}
+
+__u64 ffpf_tap_kernel_frames(const struct ffpf_tap *tap)
+{
+	return tap ? tap->fill_frames - tap->rx_packets : 0;
+}
+
 struct ffpf_pbuf *ffpf_tap_pbuf(struct ffpf_tap *tap)
 {
 	return tap ? &tap->pb : NULL;
@@ -367,6 +403,7 @@ int ffpf_tap_stats(struct ffpf_tap *tap, struct ffpf_tap_stats *st)
 	st->meta_bad = tap->meta_bad;
 	st->deliver_err = tap->deliver_err;
 	st->fill_frames = tap->fill_frames;
+	st->kernel_frames = tap->fill_frames - tap->rx_packets;
 	st->on_free = atomic_load_explicit(&tap->on_free, memory_order_relaxed);
 	for (int i = 0; i < tap->nsocks; i++) {
 		struct xdp_statistics xs = {};

@@ -46,6 +46,8 @@ struct ffpf_tap_stats {
 	__u64 meta_bad;		/* descriptor too close to its frame start for metadata */
 	__u64 deliver_err;	/* ffpf_pbuf_deliver() refused the descriptor */
 	__u64 fill_frames;	/* frames put into the fill rings, in total */
+	__u64 kernel_frames;	/* lent to the kernel now (fill ring, socket, RX ring):
+				 * fill_frames - rx_packets */
 	__u64 on_free;		/* frames the PBuf gave back (on_free calls) */
 	/* XDP_STATISTICS, summed over the sockets */
 	__u64 rx_dropped;
@@ -76,6 +78,26 @@ int ffpf_tap_open(struct ffpf_iface *ifc, const struct ffpf_tap_opts *opts,
  */
 int ffpf_tap_poll(struct ffpf_tap *tap, int timeout_ms,
 		  struct ffpf_ibuf **ibufs, int n);
+
+/*
+ * Wait up to @timeout_ms for a packet on any socket without touching the
+ * rings or the PBuf, so the caller can wait without holding its lock and
+ * call ffpf_tap_poll(tap, 0, ...) afterwards. >0: readable, 0: timeout.
+ */
+int ffpf_tap_wait(struct ffpf_tap *tap, int timeout_ms);
+
+/*
+ * Add @off ns to every packet's meta.ts_ns before delivery (the engine's
+ * CLOCK_MONOTONIC -> CLOCK_REALTIME offset). Any thread.
+ */
+void ffpf_tap_set_ts_offset(struct ffpf_tap *tap, __s64 off);
+
+/*
+ * Frames lent to the kernel now (fill rings, sockets, RX rings): every
+ * frame put into a fill ring comes back through an RX descriptor. The
+ * producer's thread, or under its lock.
+ */
+__u64 ffpf_tap_kernel_frames(const struct ffpf_tap *tap);
 
 /* The PBuf over the UMEM: consumers read and release through it. */
 struct ffpf_pbuf *ffpf_tap_pbuf(struct ffpf_tap *tap);

@@ -1,0 +1,804 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * rx.c - the receive engine of one datapath (see rx.h) and the public
+ * packet API on top of it: ffpf_flow_fd/peek/peek_batch/release,
+ * ffpf_flows_run, ffpf_flow_rx_stats.
+ *
+ * One thread per engine is the PBuf's and the IBufs' producer. It loops:
+ * wait (no lock) for the kernel to hand something over, at most
+ * RX_WAIT_MS; then, under the engine's lock, one bounded step: read what
+ * arrived and ffpf_pbuf_deliver() it to the member IBufs. Adding or
+ * removing a flow takes the same lock, so the thread never holds a
+ * pointer to an IBuf that is being freed, and waits at most one step.
+ *
+ * Copy mode: the root submits most ring buffer records without a wakeup
+ * (ctl->wake_mask), so the wait must time out and the step must drain on
+ * a timeout too; RX_WAIT_MS bounds the delay of such a record.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+#include "pbuf.h"
+#include "rx.h"
+#include "tap.h"
+
+#define RX_WAIT_MS		10	/* longest sleep without looking at the kernel */
+#define RX_BUDGET		256	/* copy records per step under the lock */
+#define RX_BUDGET_DONE		(-ECANCELED)	/* copy callback: step budget used */
+#define RX_NFRAMES		4096
+#define RX_MEM_MAX		(64UL << 20)	/* PBuf memory per engine, bytes */
+#define RX_MIN_FRAME		2048
+#define RX_XDP_HEADROOM		256	/* XDP_PACKET_HEADROOM: AF_XDP's packet offset */
+#define RX_RESYNC_NS		1000000000LL	/* re-sample MONOTONIC -> REALTIME */
+#define RX_RUN_BATCH		64	/* ffpf_flows_run: packets per flow per round */
+
+/* A flow's membership: its IBuf and the engine it belongs to. */
+struct rx_member {
+	struct ffpf_ibuf ib;	/* first: flow->ibuf points here */
+	struct ffpf_rx *rx;
+};
+
+struct ffpf_rx {
+	struct ffpf_iface *ifc;
+	enum ffpf_rx_mode mode;
+	__u32 frame_size;
+	__u32 room;		/* largest snaplen a frame holds */
+
+	pthread_mutex_t lock;	/* members and act[]; the thread holds it per step */
+	_Atomic int waiting;	/* add/remove/stats want the lock: the thread yields */
+	pthread_t thread;
+	bool thread_ok;
+	atomic_bool stop;
+
+	struct ffpf_ibuf *member[FFPF_MAX_FLOWS];	/* by flow index */
+	__u32 snaplen[FFPF_MAX_FLOWS];
+	int nmembers;
+	struct ffpf_ibuf *act[FFPF_MAX_FLOWS];		/* members, packed: deliver's list */
+	int nact;
+
+	struct ffpf_pbuf *pb;	/* &pbuf (copy) or the tap's (UMEM) */
+
+	/* tap */
+	struct ffpf_tap *tap;
+	__u64 user_high;	/* most frames held in user space, sampled per step */
+
+	/* copy */
+	struct ring_buffer *rb;
+	void *mem;
+	size_t mem_len;
+	struct ffpf_pbuf pbuf;
+	bool pbuf_ok;
+	bool discard;		/* reading what an earlier engine left in the ring */
+	int budget;
+
+	/* Written by whoever holds the lock (the thread, or remove's drain). */
+	__u64 records;		/* copy: ring buffer records read */
+	__u64 no_frame;		/* copy: PBuf empty, record lost for every flow */
+	__u64 bad;		/* copy: malformed record or refused delivery */
+	__u64 step_err;
+	_Atomic __s64 ts_off;	/* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
+	__s64 resync_at;	/* monotonic ns of the next re-sample */
+};
+
+static __s64 ts_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (__s64)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * bpf_ktime_get_ns() is CLOCK_MONOTONIC. The offset to CLOCK_REALTIME is
+ * read between two MONOTONIC samples; the tightest of three brackets wins.
+ */
+static __s64 mono_to_real(void)
+{
+	__s64 best = 0, width = INT64_MAX;
+
+	for (int i = 0; i < 3; i++) {
+		__s64 m1 = ts_ns(CLOCK_MONOTONIC);
+		__s64 r = ts_ns(CLOCK_REALTIME);
+		__s64 m2 = ts_ns(CLOCK_MONOTONIC);
+
+		if (m2 - m1 < width) {
+			width = m2 - m1;
+			best = r - (m1 + (m2 - m1) / 2);
+		}
+	}
+	return best;
+}
+
+/* Re-sample now and then so a step of the wall clock shows up within a second. */
+static void rx_resync(struct ffpf_rx *rx)
+{
+	__s64 now = ts_ns(CLOCK_MONOTONIC), off;
+
+	if (now < rx->resync_at)
+		return;
+	rx->resync_at = now + RX_RESYNC_NS;
+	off = mono_to_real();
+	atomic_store_explicit(&rx->ts_off, off, memory_order_relaxed);
+	if (rx->tap)
+		ffpf_tap_set_ts_offset(rx->tap, off);
+}
+
+static void rx_lock(struct ffpf_rx *rx)
+{
+	atomic_fetch_add(&rx->waiting, 1);
+	pthread_mutex_lock(&rx->lock);
+	atomic_fetch_sub(&rx->waiting, 1);
+}
+
+static void rx_unlock(struct ffpf_rx *rx)
+{
+	pthread_mutex_unlock(&rx->lock);
+}
+
+static const char *mode_name(enum ffpf_rx_mode m)
+{
+	return m == FFPF_RX_TAP ? "tap" : m == FFPF_RX_COPY ? "copy" : "none";
+}
+
+/* --- copy mode --------------------------------------------------------- */
+
+/* ring_buffer callback: one record, copied once into a fresh PBuf frame. */
+static int rx_copy_rec(void *ctx, void *data, size_t size)
+{
+	const struct ffpf_copy_rec *rec = data;
+	struct ffpf_rx *rx = ctx;
+	struct ffpf_meta meta;
+	__u64 addr;
+
+	if (rx->discard)
+		return 0;
+	rx->records++;
+	if (size < sizeof(*rec) || rec->caplen > size - sizeof(*rec) ||
+	    rec->caplen > rx->frame_size) {
+		if (!rx->bad++)
+			pr_warn("rx: %s: malformed copy record (%zu bytes, caplen %u): "
+				"dropped (counted in lost)\n", rx->ifc->ifname, size,
+				size >= sizeof(*rec) ? rec->caplen : 0);
+	} else if (ffpf_pbuf_alloc(rx->pb, &addr)) {
+		if (!rx->no_frame++)
+			pr_warn("rx: %s: no free PBuf frame: packets are lost for every flow "
+				"(counted in no_frame) until consumers release theirs\n",
+				rx->ifc->ifname);
+	} else {
+		memcpy(ffpf_pbuf_data(rx->pb, addr), rec->data, rec->caplen);
+		meta = rec->meta;
+		meta.ts_ns += atomic_load_explicit(&rx->ts_off, memory_order_relaxed);
+		if (ffpf_pbuf_deliver(rx->pb, addr, rec->caplen, &meta, rx->act, rx->nact) < 0) {
+			ffpf_pbuf_release(rx->pb, addr);
+			if (!rx->bad++)
+				pr_warn("rx: %s: copy record refused by the PBuf: dropped "
+					"(counted in lost)\n", rx->ifc->ifname);
+		}
+	}
+	return --rx->budget > 0 ? 0 : RX_BUDGET_DONE;
+}
+
+/* Frames of the smallest power of two >= snaplen (at least 2048). */
+static int rx_open_copy(struct ffpf_rx *rx, __u32 snaplen)
+{
+	struct ffpf_iface *ifc = rx->ifc;
+	__u32 fs = RX_MIN_FRAME, nframes;
+	int err;
+
+	while (fs < snaplen)
+		fs <<= 1;
+	nframes = RX_MEM_MAX / fs < RX_NFRAMES ? RX_MEM_MAX / fs : RX_NFRAMES;
+	rx->frame_size = rx->room = fs;
+	rx->mem_len = (size_t)fs * nframes;
+	rx->mem = mmap(NULL, rx->mem_len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (rx->mem == MAP_FAILED) {
+		rx->mem = NULL;
+		return ffpf_err(errno, "rx: %s: %zu bytes for the PBuf: %s\n", ifc->ifname,
+				rx->mem_len, strerror(errno));
+	}
+	err = ffpf_pbuf_init(&rx->pbuf, rx->mem, fs, nframes, NULL);
+	if (err)
+		return err;
+	rx->pbuf_ok = true;
+	rx->pb = &rx->pbuf;
+
+	rx->rb = ring_buffer__new(ifc->copy_fd, rx_copy_rec, rx, NULL);
+	if (!rx->rb)
+		return ffpf_err(errno, "rx: %s: opening the copy ring buffer: %s\n",
+				ifc->ifname, strerror(errno));
+	/*
+	 * Records still in the ring belong to flows of an earlier engine on
+	 * this datapath (now closed): a new flow may have the same index.
+	 */
+	rx->discard = true;
+	ring_buffer__consume(rx->rb);
+	rx->discard = false;
+	return 0;
+}
+
+/* --- tap mode ---------------------------------------------------------- */
+
+/* The packet lands at frame + 256: frames of the smallest power of two that hold snaplen. */
+static int rx_open_tap(struct ffpf_rx *rx, __u32 snaplen)
+{
+	struct ffpf_iface *ifc = rx->ifc;
+	long page = sysconf(_SC_PAGESIZE);
+	__u32 fs = RX_MIN_FRAME;
+	int err;
+
+	while (fs - RX_XDP_HEADROOM < snaplen && fs < page)
+		fs <<= 1;
+	if (fs - RX_XDP_HEADROOM < snaplen)
+		return ffpf_err(EINVAL, "rx: %s: tap mode keeps at most %u bytes of a packet "
+				"(an AF_XDP frame is at most a page, %u bytes of it headroom); "
+				"snaplen %u needs copy mode\n", ifc->ifname,
+				fs - RX_XDP_HEADROOM, RX_XDP_HEADROOM, snaplen);
+	{
+		FFPF_OPTS(ffpf_tap_opts, to, .frame_size = fs, .queue = -1,
+			  .nframes = RX_MEM_MAX / fs < RX_NFRAMES ? RX_MEM_MAX / fs : RX_NFRAMES);
+
+		err = ffpf_tap_open(ifc, &to, &rx->tap);
+	}
+	if (err)
+		return err;
+	rx->frame_size = fs;
+	rx->room = fs - RX_XDP_HEADROOM;
+	rx->pb = ffpf_tap_pbuf(rx->tap);
+	return 0;
+}
+
+/* Frames held in user space (IBufs, the engine), not those lent to the kernel. */
+static __u64 rx_user_frames(struct ffpf_rx *rx, __u64 in_use)
+{
+	__u64 k = ffpf_tap_kernel_frames(rx->tap);
+
+	return in_use > k ? in_use - k : 0;
+}
+
+/* --- the thread -------------------------------------------------------- */
+
+/* Wait, without the lock, until the kernel has something or RX_WAIT_MS passed. */
+static int rx_wait(struct ffpf_rx *rx)
+{
+	struct pollfd p = { .events = POLLIN };
+	int r;
+
+	if (rx->tap)
+		return ffpf_tap_wait(rx->tap, RX_WAIT_MS);
+	p.fd = ring_buffer__epoll_fd(rx->rb);
+	r = poll(&p, 1, RX_WAIT_MS);
+	return r < 0 ? -errno : r;
+}
+
+/* One bounded step under the lock: read what arrived, deliver it. */
+static void rx_step(struct ffpf_rx *rx)
+{
+	int r;
+
+	if (rx->tap) {
+		struct ffpf_pbuf_stats ps;
+		__u64 user;
+
+		r = ffpf_tap_poll(rx->tap, 0, rx->act, rx->nact);
+		ffpf_pbuf_get_stats(rx->pb, &ps);
+		user = rx_user_frames(rx, ps.in_use);
+		if (user > rx->user_high)
+			rx->user_high = user;
+	} else {
+		rx->budget = RX_BUDGET;
+		r = ring_buffer__consume(rx->rb);
+		if (r == RX_BUDGET_DONE)
+			r = 0;
+	}
+	if (r < 0 && !rx->step_err++)
+		pr_warn("rx: %s: receiving in %s mode: %s\n", rx->ifc->ifname,
+			mode_name(rx->mode), strerror(-r));
+}
+
+static void *rx_thread(void *arg)
+{
+	struct ffpf_rx *rx = arg;
+	bool warned = false;
+
+	while (!atomic_load(&rx->stop)) {
+		int r = rx_wait(rx);
+
+		if (r < 0 && r != -EINTR) {
+			if (!warned)
+				pr_warn("rx: %s: waiting for packets: %s\n", rx->ifc->ifname,
+					strerror(-r));
+			warned = true;
+			usleep(RX_WAIT_MS * 1000);
+		}
+		/*
+		 * Let a waiting add/remove/stats in before taking the lock again
+		 * (a mutex is not fair); bounded, so a caller that asks for stats
+		 * in a loop cannot starve the receive path.
+		 */
+		for (int i = 0; i < 64 && atomic_load(&rx->waiting); i++)
+			sched_yield();
+		rx_lock(rx);
+		rx_step(rx);
+		rx_unlock(rx);
+		rx_resync(rx);
+	}
+	return NULL;
+}
+
+/* --- engine life cycle ------------------------------------------------- */
+
+static void rx_free(struct ffpf_rx *rx)
+{
+	struct ffpf_ctl *ctl = rx->ifc->ctl;
+
+	if (rx->mode == FFPF_RX_COPY)
+		__atomic_store_n(&ctl->copy, 0, __ATOMIC_SEQ_CST);
+	else
+		__atomic_store_n(&ctl->tap, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ctl->snaplen, 0, __ATOMIC_SEQ_CST);
+	if (rx->thread_ok) {
+		atomic_store(&rx->stop, true);
+		pthread_join(rx->thread, NULL);
+	}
+	if (rx->pb) {
+		struct ffpf_pbuf_stats ps;
+
+		ffpf_pbuf_get_stats(rx->pb, &ps);
+		if (rx_user_frames(rx, ps.in_use))
+			pr_warn("rx: %s: %llu PBuf frames still held when the engine stops\n",
+				rx->ifc->ifname,
+				(unsigned long long)rx_user_frames(rx, ps.in_use));
+	}
+	ffpf_tap_close(rx->tap);
+	ring_buffer__free(rx->rb);
+	if (rx->pbuf_ok)
+		ffpf_pbuf_destroy(&rx->pbuf);
+	if (rx->mem)
+		munmap(rx->mem, rx->mem_len);
+	pthread_mutex_destroy(&rx->lock);
+	free(rx);
+}
+
+/* The thread must not take signals meant for the application's poll(). */
+static int rx_start_thread(struct ffpf_rx *rx)
+{
+	sigset_t all, old;
+	int err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&rx->thread, NULL, rx_thread, rx);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		return ffpf_err(err, "rx: %s: starting the receive thread: %s\n",
+				rx->ifc->ifname, strerror(err));
+	rx->thread_ok = true;
+	return 0;
+}
+
+static int rx_start(struct ffpf_iface *ifc, const struct ffpf_flow *flow,
+		    struct ffpf_rx **out)
+{
+	struct ffpf_rx *rx = calloc(1, sizeof(*rx));
+	int err;
+
+	if (!rx)
+		return -ENOMEM;
+	rx->ifc = ifc;
+	rx->mode = flow->rx;
+	pthread_mutex_init(&rx->lock, NULL);
+	atomic_init(&rx->ts_off, mono_to_real());
+	rx->resync_at = ts_ns(CLOCK_MONOTONIC) + RX_RESYNC_NS;
+
+	/* ctl->tap is set by ffpf_tap_open(); ctl->copy below, once the reader is up. */
+	if (rx->mode == FFPF_RX_TAP)
+		err = rx_open_tap(rx, flow->snaplen);
+	else
+		err = rx_open_copy(rx, flow->snaplen);
+	if (!err && rx->tap)
+		ffpf_tap_set_ts_offset(rx->tap, atomic_load(&rx->ts_off));
+	if (!err)
+		err = rx_start_thread(rx);
+	if (err) {
+		rx_free(rx);
+		return err;
+	}
+	if (rx->mode == FFPF_RX_COPY)
+		__atomic_store_n(&ifc->ctl->copy, 1, __ATOMIC_SEQ_CST);
+	pr_debug("rx: %s: %s mode, %u frames of %u bytes\n", ifc->ifname,
+		 mode_name(rx->mode), rx->pb->nframes, rx->frame_size);
+	*out = rx;
+	return 0;
+}
+
+/* Under the lock: deliver's packed list and ctl->snaplen follow the members. */
+static void rx_members_changed(struct ffpf_rx *rx)
+{
+	__u32 snap = 0;
+
+	rx->nact = 0;
+	for (int i = 0; i < FFPF_MAX_FLOWS; i++) {
+		if (!rx->member[i])
+			continue;
+		rx->act[rx->nact++] = rx->member[i];
+		if (rx->snaplen[i] > snap)
+			snap = rx->snaplen[i];
+	}
+	if (snap)
+		__atomic_store_n(&rx->ifc->ctl->snaplen, snap, __ATOMIC_SEQ_CST);
+}
+
+static int rx_check_join(const struct ffpf_rx *rx, const struct ffpf_flow *flow)
+{
+	const char *ifn = rx->ifc->ifname;
+
+	if (rx->mode != flow->rx)
+		return ffpf_err(EBUSY, "flow %s: %s receives in %s mode, fixed by its first rx "
+				"flow (still open); all rx flows of a process on one interface "
+				"and hook share one mode, %s was asked\n", flow->name, ifn,
+				mode_name(rx->mode), mode_name(flow->rx));
+	if (flow->snaplen > rx->room)
+		return ffpf_err(EBUSY, "flow %s: snaplen %u does not fit the PBuf frames of %s "
+				"(%u bytes per packet, sized by its first rx flow); use a "
+				"snaplen <= %u, or create the flow with the largest snaplen "
+				"first\n", flow->name, flow->snaplen, ifn, rx->room, rx->room);
+	return 0;
+}
+
+int ffpf_rx_add(struct ffpf_flow *flow)
+{
+	struct ffpf_iface *ifc;
+	struct rx_member *m;
+	struct ffpf_rx *rx;
+	bool fresh = false;
+	int err;
+
+	if (!flow || !flow->instantiated || flow->rx == FFPF_RX_NONE || flow->idx < 0 ||
+	    flow->idx >= FFPF_MAX_FLOWS)
+		return -EINVAL;
+	if (flow->ibuf)
+		return -EALREADY;
+	ifc = flow->iface;
+	if (flow->rx == FFPF_RX_TAP && ifc->hook != FFPF_HOOK_INGRESS)
+		return ffpf_err(EOPNOTSUPP, "flow %s: tap mode (AF_XDP) exists on ingress only\n",
+				flow->name);
+	if (ifc->copy_fd < 0 || ifc->xsks_fd < 0 || !ifc->ctl)
+		return ffpf_err(EOPNOTSUPP, "flow %s: %s was adopted from pins: this process "
+				"cannot receive its packets\n", flow->name, ifc->ifname);
+
+	rx = ifc->rx;
+	if (rx) {
+		err = rx_check_join(rx, flow);
+		if (err)
+			return err;
+	} else {
+		err = rx_start(ifc, flow, &rx);
+		if (err)
+			return err;
+		ifc->rx = rx;
+		fresh = true;
+	}
+
+	/* struct ffpf_ibuf has cache-line aligned members: calloc would not do. */
+	m = aligned_alloc(FFPF_IBUF_CACHELINE, (sizeof(*m) + FFPF_IBUF_CACHELINE - 1) &
+			  ~(size_t)(FFPF_IBUF_CACHELINE - 1));
+	if (!m) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	memset(m, 0, sizeof(*m));
+	err = ffpf_ibuf_init(&m->ib, flow->ibuf_size, flow->idx);
+	if (err) {
+		free(m);
+		goto fail;
+	}
+	m->ib.snaplen = flow->snaplen;
+	m->rx = rx;
+
+	rx_lock(rx);
+	rx->member[flow->idx] = &m->ib;
+	rx->snaplen[flow->idx] = flow->snaplen;
+	rx->nmembers++;
+	rx_members_changed(rx);
+	rx_unlock(rx);
+	flow->ibuf = &m->ib;
+	/* Published: from now on the root may send the flow's packets up. */
+	__atomic_fetch_or(&ifc->ctl->rx, 1ULL << flow->idx, __ATOMIC_SEQ_CST);
+	return 0;
+
+fail:
+	if (fresh) {
+		ifc->rx = NULL;
+		rx_free(rx);
+	}
+	return err;
+}
+
+void ffpf_rx_remove(struct ffpf_flow *flow)
+{
+	struct ffpf_iface *ifc;
+	struct rx_member *m;
+	struct ffpf_rx *rx;
+	__u32 n;
+
+	if (!flow || !flow->ibuf)
+		return;
+	m = (struct rx_member *)flow->ibuf;
+	rx = m->rx;
+	ifc = rx->ifc;
+
+	/* No new packet for the flow, then out of the engine's list. */
+	__atomic_fetch_and(&ifc->ctl->rx, ~(1ULL << flow->idx), __ATOMIC_SEQ_CST);
+	rx_lock(rx);
+	rx->member[flow->idx] = NULL;
+	rx->snaplen[flow->idx] = 0;
+	rx->nmembers--;
+	rx_members_changed(rx);
+	/*
+	 * Hand on what the kernel already sent up, before a later flow can
+	 * take this index: a packet of ours still in the ring would reach it.
+	 */
+	if (rx->nmembers)
+		rx_step(rx);
+	rx_unlock(rx);
+
+	/* The thread cannot reach the IBuf any more: give its frames back. */
+	n = ffpf_ibuf_count(&m->ib);
+	if (n)
+		ffpf_ibuf_release_batch(&m->ib, rx->pb, n);
+	ffpf_ibuf_destroy(&m->ib);
+	free(m);
+	flow->ibuf = NULL;
+
+	if (!rx->nmembers) {
+		ifc->rx = NULL;
+		rx_free(rx);
+	}
+}
+
+/* --- public API ---------------------------------------------------------- */
+
+static struct rx_member *flow_member(const struct ffpf_flow *flow)
+{
+	return flow && flow->ibuf ? (struct rx_member *)flow->ibuf : NULL;
+}
+
+static void to_packet(const struct ffpf_flow *flow, struct ffpf_pbuf *pb,
+		      const struct ffpf_ibuf_desc *d, struct ffpf_packet *p)
+{
+	p->data = ffpf_pbuf_data(pb, d->addr);
+	p->caplen = d->len;
+	p->wire_len = d->meta.wire_len;
+	p->ts_ns = d->meta.ts_ns;
+	p->matched = d->meta.matched;
+	p->seq = d->seq;
+	p->ifindex = d->meta.ifindex;
+	p->dir = d->meta.dir;
+	p->hook = flow->hook;
+	p->pad = 0;
+}
+
+/*
+ * The IBuf was found empty: clear the fd (ffpf.h: it stays readable until
+ * a peek finds the IBuf empty). True if it really is empty; false if a
+ * packet slipped in meanwhile, in which case the fd is made readable again
+ * since its push may have been the wake-up the clear just swallowed.
+ */
+static bool rx_found_empty(struct ffpf_ibuf *ib)
+{
+	int r = ffpf_ibuf_arm(ib);
+
+	if (r <= 0)
+		return true;
+	ffpf_ibuf_kick(ib);
+	return false;
+}
+
+int ffpf_flow_fd(const struct ffpf_flow *flow)
+{
+	struct rx_member *m = flow_member(flow);
+
+	return m ? ffpf_ibuf_fd(&m->ib) : -EINVAL;
+}
+
+int ffpf_flow_peek_batch(struct ffpf_flow *flow, struct ffpf_packet *pkts, int max)
+{
+	struct rx_member *m = flow_member(flow);
+	struct ffpf_ibuf_desc d[32];
+	int got = 0, n;
+
+	if (!m || max < 0 || (max && !pkts))
+		return -EINVAL;
+	if (!max)
+		return 0;
+again:
+	while (got < max) {
+		int want = max - got < 32 ? max - got : 32;
+
+		n = ffpf_ibuf_peek_from(&m->ib, got, d, want);
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++)
+			to_packet(flow, m->rx->pb, &d[i], &pkts[got + i]);
+		got += n;
+		if (n < want)
+			break;
+	}
+	if (!got && !rx_found_empty(&m->ib))
+		goto again;
+	return got;
+}
+
+int ffpf_flow_peek(struct ffpf_flow *flow, struct ffpf_packet *pkt)
+{
+	int n;
+
+	if (!pkt)
+		return -EINVAL;
+	n = ffpf_flow_peek_batch(flow, pkt, 1);
+	return n < 0 ? n : n ? 0 : -EAGAIN;
+}
+
+int ffpf_flow_release(struct ffpf_flow *flow, int n)
+{
+	struct rx_member *m = flow_member(flow);
+
+	if (!m || n < 0)
+		return -EINVAL;
+	return ffpf_ibuf_release_batch(&m->ib, m->rx->pb, n);
+}
+
+/* Up to RX_RUN_BATCH packets of one flow through @fn; each released after its call. */
+static int run_batch(struct ffpf_flow *flow, ffpf_packet_fn fn, void *ctx, int *busy)
+{
+	struct rx_member *m = flow_member(flow);
+	struct ffpf_ibuf_desc d[RX_RUN_BATCH];
+	struct ffpf_packet pkt;
+	int n, ret;
+
+	n = ffpf_ibuf_peek_batch(&m->ib, d, RX_RUN_BATCH);
+	for (int i = 0; i < n; i++) {
+		to_packet(flow, m->rx->pb, &d[i], &pkt);
+		ret = fn(flow, &pkt, ctx);
+		ffpf_ibuf_release(&m->ib, m->rx->pb);
+		(*busy)++;
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static __s64 now_ms(void)
+{
+	return ts_ns(CLOCK_MONOTONIC) / 1000000;
+}
+
+int ffpf_flows_run(struct ffpf_flow **flows, int n, ffpf_packet_fn fn,
+		   void *ctx, int timeout_ms)
+{
+	__s64 deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
+	struct pollfd *pfd;
+	int ret = 0;
+
+	if (!flows || n <= 0 || !fn || timeout_ms < -1)
+		return -EINVAL;
+	for (int i = 0; i < n; i++)
+		if (!flow_member(flows[i]))
+			return -EINVAL;
+	pfd = calloc(n, sizeof(*pfd));
+	if (!pfd)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		pfd[i].fd = ffpf_flow_fd(flows[i]);
+		pfd[i].events = POLLIN;
+	}
+
+	for (;;) {
+		int busy = 0, wait;
+
+		/* Round robin, a batch per flow: a busy flow cannot starve the others. */
+		for (int i = 0; i < n && !ret; i++)
+			ret = run_batch(flows[i], fn, ctx, &busy);
+		if (ret)
+			break;
+		if (deadline >= 0 && now_ms() >= deadline)
+			break;
+		if (busy)
+			continue;
+		for (int i = 0; i < n; i++)
+			if (!rx_found_empty(&flow_member(flows[i])->ib))
+				busy++;
+		if (busy)
+			continue;
+		wait = deadline < 0 ? -1 : (int)(deadline - now_ms());
+		if (wait < -1)
+			wait = 0;
+		if (poll(pfd, n, wait) < 0) {
+			ret = -errno;
+			break;
+		}
+	}
+	free(pfd);
+	return ret;
+}
+
+/* As flow.c's copy_sized(): only the fields the caller's struct has room for. */
+static int copy_sized(void *dst, const void *full, size_t full_sz)
+{
+	size_t sz = *(const size_t *)dst;
+
+	if (sz < sizeof(size_t) + sizeof(__u64))
+		return -EINVAL;
+	memcpy((char *)dst + sizeof(size_t), (const char *)full + sizeof(size_t),
+	       (sz < full_sz ? sz : full_sz) - sizeof(size_t));
+	return 0;
+}
+
+int ffpf_flow_rx_stats(const struct ffpf_flow *flow, struct ffpf_rx_stats *st)
+{
+	struct ffpf_rx_stats full = { .sz = sizeof(full) };
+	struct rx_member *m = flow_member(flow);
+	struct ffpf_root_counters rc;
+	struct ffpf_ibuf_stats is;
+	struct ffpf_pbuf_stats ps;
+	struct ffpf_tap_stats ts = {};
+	struct ffpf_rx *rx;
+	int err;
+
+	if (!m || !st)
+		return -EINVAL;
+	rx = m->rx;
+	err = ffpf_percpu_sum(rx->ifc->rstats_fd, 0, &rc, sizeof(rc));
+	if (err)
+		return err;
+	ffpf_ibuf_get_stats(&m->ib, &is);
+	full.received = is.pushed;
+	full.dropped = is.dropped;
+	full.released = is.consumed;
+	full.queued = is.count;
+	full.capacity = is.capacity;
+	full.mode = rx->mode;
+
+	rx_lock(rx);
+	full.snaplen = __atomic_load_n(&rx->ifc->ctl->snaplen, __ATOMIC_ACQUIRE);
+	ffpf_pbuf_get_stats(rx->pb, &ps);
+	if (rx->tap)
+		err = ffpf_tap_stats(rx->tap, &ts);
+	full.frames = ps.nframes;
+	full.stored = ps.stored;
+	full.descs = ps.descs;
+	if (rx->tap) {
+		full.records = ts.rx_packets;
+		full.lost = rc.copy_lost + ts.meta_bad + ts.deliver_err;
+		full.frames_in_use = rx_user_frames(rx, ps.in_use);
+		full.frames_high_water = rx->user_high > full.frames_in_use ?
+					 rx->user_high : full.frames_in_use;
+	} else {
+		full.records = rx->records;
+		full.lost = rc.copy_lost + rx->bad;
+		full.no_frame = rx->no_frame;
+		full.frames_in_use = ps.in_use;
+		full.frames_high_water = ps.high_water;
+	}
+	rx_unlock(rx);
+	if (err)
+		return err;
+	full.xsk_rx_dropped = ts.rx_dropped;
+	full.xsk_rx_ring_full = ts.rx_ring_full;
+	full.xsk_fill_ring_empty = ts.rx_fill_ring_empty_descs;
+	full.xsk_rx_invalid = ts.rx_invalid_descs;
+	return copy_sized(st, &full, sizeof(full));
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * rx.h (internal) - the receive engine of one datapath (interface + hook)
+ * in this process: one thread that moves packets from the kernel into the
+ * PBuf and hands a descriptor to the IBuf of every rx flow that accepted
+ * the packet (ffpf_pbuf_deliver()).
+ *
+ *   tap  (FFPF_RX_TAP, ingress only): AF_XDP sockets, UMEM = PBuf (tap.c).
+ *   copy (FFPF_RX_COPY): the root's BPF ring buffer (ifc->copy_fd); each
+ *        record is copied once into a PBuf frame of plain memory.
+ *
+ * The engine starts with the datapath's first rx flow (which fixes the
+ * mode and the PBuf's frame size) and stops with its last. The public
+ * packet API (ffpf_flow_fd/peek/release, ffpf_flows_run, ffpf_flow_rx_stats)
+ * is implemented next to it in rx.c.
+ */
+#ifndef FFPF_RX_H
+#define FFPF_RX_H
+
+#include "internal.h"
+
+/*
+ * Join @flow (instantiated, flow->rx != FFPF_RX_NONE) to its datapath's
+ * engine, starting the engine if needed: create the flow's IBuf, publish
+ * it to the engine, then set the flow's bit in ctl->rx (and ctl->tap or
+ * ctl->copy, ctl->snaplen). Errors: -EBUSY (the engine runs in another
+ * mode, or a snaplen larger than its frames), -EOPNOTSUPP (tap on egress,
+ * or a datapath adopted from pins), -EINVAL (first tap flow with a snaplen
+ * no AF_XDP frame holds: more than a page minus 256), -ENOMEM, or the
+ * engine's error. Call it from the thread that runs the flow lifecycle.
+ */
+int ffpf_rx_add(struct ffpf_flow *flow);
+
+/*
+ * Undo ffpf_rx_add(): clear the flow's ctl->rx bit, take its IBuf out of
+ * the engine, release every frame it still holds and free it. The last
+ * flow stops the engine (clears ctl->tap / ctl->copy first). Safe on a
+ * flow that never joined.
+ */
+void ffpf_rx_remove(struct ffpf_flow *flow);
+
+#endif /* FFPF_RX_H */
