@@ -107,6 +107,23 @@ got_udp=$(udp_sink_count 5353)
 downloads=$(grep -c '^[0-9]' "$FF_TMP/curl.log" || true)
 bytes=$(awk '/^[0-9]+$/ { s += $1 } END { print s + 0 }' "$FF_TMP/curl.log")
 
+say "Capturing: ping requests and replies, both hooks, into one pcapng"
+CAP=$FF_TMP/ping.pcapng
+echo "  ffpf-bpf run -i $IF_S --hook both -w ping.pcapng --pcapng --flow 'ping=match(icmp)' --duration 4"
+nsenter --net="/run/netns/$NS_S" -- "$FFPF" run -i "$IF_S" --hook both -w "$CAP" --pcapng \
+	--flow 'ping=match(icmp)' --duration 4 -q >/dev/null 2>"$FF_TMP/cap.txt" </dev/null &
+cap_pid=$!
+if wait_for "grep -qs 'flows\\? active' '$FF_TMP/cap.txt'" 15; then
+	ns_c ping -c 5 -i 0.2 -q "$IP_S" >/dev/null || true
+fi
+wait "$cap_pid" 2>/dev/null || true
+grep -E 'captured|lost|written' "$FF_TMP/cap.txt" || cat "$FF_TMP/cap.txt"
+echo
+echo "  tshark -r ping.pcapng (the comment names the flow that matched each packet):"
+tshark -r "$CAP" -T fields -e frame.number -e ip.src -e ip.dst -e icmp.type -e frame.comment \
+	2>/dev/null | head -n 10 | sed 's/^/    /'
+cap_n=$(tshark -r "$CAP" 2>/dev/null | wc -l)
+
 say "What you saw"
 cat <<EOF
 ffpf-bpf attached one XDP program to $IF_S. Every packet arriving on
@@ -125,7 +142,11 @@ counters; the summary above is what each flow and each of its filters saw.
             $(flow_packets web) packets: what the client sent (requests and ACKs).
             The downloaded data flows the other way, out of $IF_S.
 
-The last line is the interface as a whole: every packet received, those
+The capture ran the ping flow on both hooks of $IF_S: ingress (XDP) saw the
+echo requests, egress (TC) the replies; $cap_n packets went into one pcapng,
+copied to user space while the packets went on as usual.
+
+The last line of the summary is the interface as a whole: every packet received, those
 at least one flow accepted (the datagrams sample(2) skipped and the IPv6
 neighbour discovery packets are not among them), "non-IP" (ARP), and
 "missed tail calls", which would say if a chain could not run to its end.

@@ -583,7 +583,7 @@ bool ffpf_flow_is_active(const struct ffpf_flow *flow)
  * Copy the fields of @full the caller's struct has room for: an older
  * caller's smaller struct (its sz) gets the fields it knows, no more.
  */
-static int copy_sized(void *dst, const void *full, size_t full_sz)
+int ffpf_copy_sized(void *dst, const void *full, size_t full_sz)
 {
 	size_t sz = *(const size_t *)dst;
 
@@ -609,7 +609,7 @@ int ffpf_flow_stats(const struct ffpf_flow *flow, struct ffpf_flow_stats *st)
 	full.bytes = c.bytes;
 	full.dispatched = c.dispatched;
 	full.missed = c.missed;
-	return copy_sized(st, &full, sizeof(full));
+	return ffpf_copy_sized(st, &full, sizeof(full));
 }
 
 int ffpf_flow_filter_stats(const struct ffpf_flow *flow, int idx,
@@ -659,7 +659,7 @@ int ffpf_flow_iface_stats(const struct ffpf_flow *flow, struct ffpf_iface_stats 
 	full.tap_meta_fail = c.tap_meta_fail;
 	full.copied = c.copied;
 	full.copy_lost = c.copy_lost;
-	return copy_sized(st, &full, sizeof(full));
+	return ffpf_copy_sized(st, &full, sizeof(full));
 }
 
 int ffpf_flow_root_prog_fd(const struct ffpf_flow *flow)

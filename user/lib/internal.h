@@ -128,4 +128,7 @@ int ffpf_flow_root_prog_fd(const struct ffpf_flow *flow);
 int ffpf_flow_pctx_fd(const struct ffpf_flow *flow);
 int ffpf_flow_index(const struct ffpf_flow *flow);
 
+/* Sized output structs: copy what the caller's st->sz has room for, no more. */
+int ffpf_copy_sized(void *dst, const void *full, size_t full_sz);
+
 #endif /* FFPF_INTERNAL_H */

@@ -735,18 +735,6 @@ int ffpf_flows_run(struct ffpf_flow **flows, int n, ffpf_packet_fn fn,
 	return ret;
 }
 
-/* As flow.c's copy_sized(): only the fields the caller's struct has room for. */
-static int copy_sized(void *dst, const void *full, size_t full_sz)
-{
-	size_t sz = *(const size_t *)dst;
-
-	if (sz < sizeof(size_t) + sizeof(__u64))
-		return -EINVAL;
-	memcpy((char *)dst + sizeof(size_t), (const char *)full + sizeof(size_t),
-	       (sz < full_sz ? sz : full_sz) - sizeof(size_t));
-	return 0;
-}
-
 int ffpf_flow_rx_stats(const struct ffpf_flow *flow, struct ffpf_rx_stats *st)
 {
 	struct ffpf_rx_stats full = { .sz = sizeof(full) };
@@ -800,5 +788,5 @@ int ffpf_flow_rx_stats(const struct ffpf_flow *flow, struct ffpf_rx_stats *st)
 	full.xsk_rx_ring_full = ts.rx_ring_full;
 	full.xsk_fill_ring_empty = ts.rx_fill_ring_empty_descs;
 	full.xsk_rx_invalid = ts.rx_invalid_descs;
-	return copy_sized(st, &full, sizeof(full));
+	return ffpf_copy_sized(st, &full, sizeof(full));
 }
