@@ -173,6 +173,7 @@ static __always_inline void ffpf_meta_fill(struct ffpf_meta *m, ffpf_ctx_t *ctx,
 	m->ifindex = ffpf_ifindex(ctx);
 	m->dir = FFPF_DIR;
 	__builtin_memset(m->pad, 0, sizeof(m->pad));
+	m->flow_id = p->flow_id;
 }
 
 /* Keeps clang from merging the bound checks below across size classes. */

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define FFPF_ABI_VERSION	2
+#define FFPF_ABI_VERSION	3
 
 /* Flows per interface and hook: one bit each in a __u64 mask. */
 #define FFPF_MAX_FLOWS		64
@@ -95,7 +95,7 @@ struct ffpf_pkt {
 	__u64 seq;		/* per-CPU packet sequence, for sampling and debugging */
 	__u64 matched;		/* bit i: flow i accepted the packet (set by the root) */
 	__u32 cpu;		/* CPU running the packet: picks the MBuf counter slot */
-	__u32 pad;
+	__u32 flow_id;		/* set by a flowtrack stage: the packet's flow (0: none) */
 };
 
 /*
@@ -110,7 +110,8 @@ struct ffpf_meta {
 	__u32 wire_len;		/* length on the wire */
 	__u32 ifindex;
 	__u8  dir;		/* enum ffpf_dir */
-	__u8  pad[7];
+	__u8  pad[3];
+	__u32 flow_id;		/* flowtrack's flow id of the packet, 0 if none (issue 4) */
 };
 
 enum ffpf_dir {

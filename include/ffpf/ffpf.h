@@ -21,6 +21,7 @@
 #include <string.h>	/* memset in FFPF_OPTS */
 #include <ffpf/abi.h>
 #include <ffpf/mbuf.h>
+#include <ffpf/flowtrack.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -230,6 +231,7 @@ struct ffpf_packet {
 	__u8  dir;		/* enum ffpf_dir */
 	__u8  hook;		/* enum ffpf_hook */
 	__u16 pad;
+	__u32 flow_id;		/* a flowtrack stage's flow id of the packet, 0: none */
 };
 
 /* The flow's bit in ffpf_packet.matched, or -1 before instantiate. */
@@ -300,6 +302,76 @@ struct ffpf_rx_stats {
 FFPF_API int ffpf_flow_rx_stats(const struct ffpf_flow *flow, struct ffpf_rx_stats *st);
 
 FFPF_API enum ffpf_hook ffpf_flow_hook(const struct ffpf_flow *flow);
+
+/* --- Flow tracking: a flow whose chain has a flowtrack() filter -----------
+ *
+ * The flowtrack filter keeps a table of bidirectional flows (ffpf/flowtrack.h)
+ * in the kernel; an application that only wants flow statistics never
+ * receives a packet. The tracker in user space ends flows (RST, FIN both
+ * ways, idle or active timeout, table full, forced, close) and hands every
+ * ended flow to the termination callback exactly once. */
+
+typedef void (*ffpf_ft_end_fn)(struct ffpf_flow *flow, const struct ffpf_ft_record *rec,
+			       void *ctx);
+
+struct ffpf_ft_opts {
+	size_t sz;		/* sizeof(struct ffpf_ft_opts) */
+	ffpf_ft_end_fn on_end;	/* termination callback; may be NULL */
+	void *ctx;
+	__u32 interval_ms;	/* sweep period; 0: a quarter of the idle timeout, 50..1000 */
+	bool manual;		/* no thread: the application calls ffpf_ft_sweep() */
+	size_t :0;
+};
+
+/*
+ * Start tracking on the flow's (first) flowtrack filter, after instantiate.
+ * Without .manual a thread sweeps the table and calls on_end from that
+ * thread. -ENOENT: no flowtrack filter; -EALREADY.
+ */
+FFPF_API int ffpf_ft_start(struct ffpf_flow *flow, const struct ffpf_ft_opts *opts);
+
+/* Peafowl's termination callback: ffpf_ft_start() with default options. */
+FFPF_API int ffpf_flow_set_termination_cb(struct ffpf_flow *flow, ffpf_ft_end_fn fn,
+					  void *ctx);
+
+/* Sweep now: end what is due and call on_end. Returns the flows ended. */
+FFPF_API int ffpf_ft_sweep(struct ffpf_flow *flow);
+
+/* Call @fn for every live flow (a snapshot per batch); @fn's non-zero stops. */
+typedef int (*ffpf_ft_flow_fn)(const struct ffpf_ft_key *key, const struct ffpf_ft_flow *f,
+			       void *ctx);
+FFPF_API int ffpf_ft_foreach(struct ffpf_flow *flow, ffpf_ft_flow_fn fn, void *ctx);
+
+/* Current counters of one live flow; -ENOENT if it is not (or no longer) there. */
+FFPF_API int ffpf_ft_lookup(struct ffpf_flow *flow, const struct ffpf_ft_key *key,
+			    struct ffpf_ft_flow *out);
+
+/* End one flow now (reason FFPF_FT_END_FORCED); -ENOENT if not live. */
+FFPF_API int ffpf_ft_expire(struct ffpf_flow *flow, const struct ffpf_ft_key *key);
+
+struct ffpf_ft_stats {
+	size_t sz;
+	__u64 live;		/* flows in the table at the last sweep */
+	__u64 created;		/* flows the kernel inserted */
+	__u64 table_full;	/* packets of new flows the full table refused */
+	__u64 rst_no_flow;	/* RSTs without a flow (none created) */
+	__u64 not_ip;		/* packets without a 5-tuple (passed, untracked) */
+	__u64 ended[8];		/* records by enum ffpf_ft_reason */
+	__u64 records;		/* records handed to on_end, all reasons */
+	size_t :0;
+};
+
+FFPF_API int ffpf_ft_stats(struct ffpf_flow *flow, struct ffpf_ft_stats *st);
+
+/* Peafowl's directions: outbound = sent by the initiator (side 0 if unknown). */
+enum ffpf_ft_direction { FFPF_FT_OUTBOUND = 0, FFPF_FT_INBOUND = 1 };
+
+static inline const struct ffpf_ft_side *ffpf_ft_dir(const struct ffpf_ft_flow *f, int dir)
+{
+	int out = f->initiator == FFPF_FT_INIT_SIDE1 ? 1 : 0;
+
+	return &f->side[dir == FFPF_FT_OUTBOUND ? out : !out];
+}
 
 /*
  * Check a spec without loading anything: parse it and every filter's

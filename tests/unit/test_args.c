@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <criterion/criterion.h>
+#include <ffpf/flowtrack.h>
 
 #include "spec.h"
 
@@ -431,6 +432,93 @@ Test(count, args)
 	check_err("count(x)", ffpf_count_parse_args(&spec->filters[1], &err),
 		  &err, 1, 18, "count takes no arguments");
 	ffpf_spec_free(spec);
+}
+
+/* flowtrack */
+
+static struct ffpf_ft_cfg ft_ok(const char *text)
+{
+	struct ffpf_spec *spec = one_filter(text);
+	struct ffpf_spec_error err = { 0 };
+	struct ffpf_ft_cfg cfg;
+	int ret;
+
+	memset(&cfg, 0xa5, sizeof(cfg));
+	ret = ffpf_flowtrack_parse_args(&spec->filters[0], &cfg, &err);
+	ffpf_spec_free(spec);
+	cr_assert_eq(ret, 0, "\"%s\": %d:%d: %s", text, err.line, err.col, err.msg);
+	return cfg;
+}
+
+static void ft_err(const char *text, int line, int col, const char *sub)
+{
+	struct ffpf_spec *spec = one_filter(text);
+	struct ffpf_spec_error err = { 0 };
+	struct ffpf_ft_cfg cfg;
+	int ret = ffpf_flowtrack_parse_args(&spec->filters[0], &cfg, &err);
+
+	ffpf_spec_free(spec);
+	check_err(text, ret, &err, line, col, sub);
+}
+
+#define S_NS	1000000000ULL
+
+Test(flowtrack_args, defaults)
+{
+	static const char *const texts[] = { "flowtrack", "flowtrack()" };
+
+	for (int i = 0; i < 2; i++) {
+		struct ffpf_ft_cfg c = ft_ok(texts[i]);
+
+		cr_expect_eq(c.size, FFPF_FT_SIZE_DEFAULT, "%s", texts[i]);
+		cr_expect_eq(c.idle_ns, FFPF_FT_IDLE_DEFAULT_NS, "%s", texts[i]);
+		cr_expect_eq(c.idle_ns, 30 * S_NS, "%s: idle defaults to 30 s", texts[i]);
+		cr_expect_eq(c.active_ns, 0, "%s", texts[i]);
+		cr_expect_eq(c.pad, 0, "%s", texts[i]);
+	}
+}
+
+Test(flowtrack_args, arguments_in_any_order)
+{
+	struct ffpf_ft_cfg c = ft_ok("flowtrack(size=1000, idle=5, active=60)");
+
+	cr_expect_eq(c.size, 1000);
+	cr_expect_eq(c.idle_ns, 5 * S_NS);
+	cr_expect_eq(c.active_ns, 60 * S_NS);
+	c = ft_ok("flowtrack(active = 0, size =16)");
+	cr_expect_eq(c.size, 16, "size is any N in range, not only powers of two");
+	cr_expect_eq(c.idle_ns, 30 * S_NS);
+	cr_expect_eq(c.active_ns, 0);
+	c = ft_ok("flowtrack(\n  idle=86400,\n  size=16777216)");
+	cr_expect_eq(c.size, 16777216);
+	cr_expect_eq(c.idle_ns, 86400 * S_NS);
+	c = ft_ok("flowtrack(size=12345)");
+	cr_expect_eq(c.size, 12345);
+	c = ft_ok("flowtrack(active=86400)");
+	cr_expect_eq(c.active_ns, 86400 * S_NS);
+}
+
+Test(flowtrack_args, errors)
+{
+	ft_err("flowtrack(100)", 1, 11, "expected size=N, idle=SECONDS or active=SECONDS");
+	ft_err("flowtrack(sizes=10)", 1, 11, "unknown flowtrack argument 'sizes' "
+	       "(known: size, idle, active)");
+	ft_err("flowtrack(=10)", 1, 11, "unknown flowtrack argument ''");
+	ft_err("flowtrack(size=32, idle=2, size=64)", 1, 28,
+	       "duplicate flowtrack argument 'size'");
+	ft_err("flowtrack(size=15)", 1, 16, "flowtrack size 15 out of range (16..16777216)");
+	ft_err("flowtrack(size=16777217)", 1, 16, "out of range (16..16777216)");
+	ft_err("flowtrack(size=99999999999999999999999)", 1, 16, "out of range");
+	ft_err("flowtrack(size=1k)", 1, 16, "bad size '1k', expected a number");
+	ft_err("flowtrack(size=-1)", 1, 16, "bad size '-1'");
+	ft_err("flowtrack(idle=0)", 1, 16, "flowtrack idle 0 out of range (1..86400)");
+	ft_err("flowtrack(idle=86401)", 1, 16, "out of range (1..86400)");
+	ft_err("flowtrack(idle=1.5)", 1, 16, "bad idle '1.5', expected a number");
+	ft_err("flowtrack(active=86401)", 1, 18, "flowtrack active 86401 out of range (0..86400)");
+	ft_err("flowtrack(idle=)", 1, 16, "idle= needs a timeout in seconds");
+	ft_err("flowtrack(size = x)", 1, 18, "bad size 'x'");
+	ft_err("flowtrack(size=64,\n   idle = ten)", 2, 11, "bad idle 'ten'");
+	ft_err("flowtrack(size=64,\n   idle =\n  ten)", 3, 3, "bad idle 'ten'");
 }
 
 /* overlap */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * args.c - argument parsers of the built-in classes (match, sample,
- * count) and the overlap test between two match configurations.
+ * count, flowtrack) and the overlap test between two match configurations.
  *
  * A match argument is one term of a few blank-separated words. Terms are
  * checked against each other as they are added, so a conflict is reported
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <ffpf/flowtrack.h>
 
 #include "spec.h"
 
@@ -723,6 +724,100 @@ int ffpf_count_parse_args(const struct ffpf_spec_filter *f,
 		return set_err(err, f->args[0].line, f->args[0].col,
 			       "count takes no arguments, found '%s'",
 			       f->args[0].text);
+	return 0;
+}
+
+/* Line and column of byte @off of argument @a (its text may span lines). */
+static void arg_pos(const struct ffpf_spec_arg *a, size_t off, int *line, int *col)
+{
+	*line = a->line;
+	*col = a->col;
+	for (size_t i = 0; i < off && a->text[i]; i++) {
+		if (a->text[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+static int arg_err(struct ffpf_spec_error *err, const struct ffpf_spec_arg *a,
+		   size_t off, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int arg_err(struct ffpf_spec_error *err, const struct ffpf_spec_arg *a,
+		   size_t off, const char *fmt, ...)
+{
+	va_list ap;
+	int line, col;
+
+	if (err) {
+		arg_pos(a, off, &line, &col);
+		err->line = line;
+		err->col = col;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+int ffpf_flowtrack_parse_args(const struct ffpf_spec_filter *f,
+			      struct ffpf_ft_cfg *cfg, struct ffpf_spec_error *err)
+{
+	static const struct {
+		const char *name;
+		const char *what;	/* the value, for "needs ..." */
+		unsigned long lo, hi;
+	} keys[] = {
+		{ "size", "a number of table entries", 16, 16777216 },
+		{ "idle", "a timeout in seconds", 1, 86400 },
+		{ "active", "a timeout in seconds (0: none)", 0, 86400 },
+	};
+	unsigned long v[3] = { FFPF_FT_SIZE_DEFAULT,
+			       FFPF_FT_IDLE_DEFAULT_NS / 1000000000ULL, 0 };
+	unsigned given = 0;
+
+	for (int i = 0; i < f->nargs; i++) {
+		const struct ffpf_spec_arg *a = &f->args[i];
+		const char *t = a->text, *eq = strchr(t, '='), *val;
+		size_t nlen, k;
+		int ret;
+
+		if (!eq)
+			return arg_err(err, a, 0, "expected size=N, idle=SECONDS or "
+				       "active=SECONDS, found '%s'", t);
+		nlen = eq - t;
+		while (nlen && is_blank(t[nlen - 1]))
+			nlen--;
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (strlen(keys[k].name) == nlen && !strncmp(t, keys[k].name, nlen))
+				break;
+		if (k == sizeof(keys) / sizeof(keys[0]))
+			return arg_err(err, a, 0, "unknown flowtrack argument '%.*s' "
+				       "(known: size, idle, active)", (int)nlen, t);
+		if (given & (1u << k))
+			return arg_err(err, a, 0, "duplicate flowtrack argument '%s'",
+				       keys[k].name);
+		given |= 1u << k;
+		val = eq + 1;
+		while (is_blank(*val))
+			val++;
+		if (!*val)
+			return arg_err(err, a, eq + 1 - t, "%s= needs %s",
+				       keys[k].name, keys[k].what);
+		ret = parse_num(val, keys[k].hi, &v[k]);
+		if (ret == -1)
+			return arg_err(err, a, val - t, "bad %s '%s', expected a number",
+				       keys[k].name, val);
+		if (ret == -2 || v[k] < keys[k].lo)
+			return arg_err(err, a, val - t, "flowtrack %s %s out of range (%lu..%lu)",
+				       keys[k].name, val, keys[k].lo, keys[k].hi);
+	}
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->size = v[0];
+	cfg->idle_ns = v[1] * 1000000000ULL;
+	cfg->active_ns = v[2] * 1000000000ULL;
 	return 0;
 }
 

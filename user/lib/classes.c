@@ -3,16 +3,20 @@
  * classes.c - the built-in filter classes. Each is a BPF object embedded
  * by its skeleton; adding a class is one row here plus its .bpf.c.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <ffpf/flowtrack.h>
 #include "internal.h"
 #include "match.skel.h"
 #include "count.skel.h"
 #include "sample.skel.h"
+#include "flowtrack.skel.h"
 #include "match_tc.skel.h"
 #include "count_tc.skel.h"
 #include "sample_tc.skel.h"
+#include "flowtrack_tc.skel.h"
 
 static int match_configure(const struct ffpf_spec_filter *f, void *mbuf,
 			   struct ffpf_spec_error *err)
@@ -36,17 +40,42 @@ static int sample_configure(const struct ffpf_spec_filter *f, void *mbuf,
 	return ffpf_sample_parse_args(f, &m->every, err);
 }
 
-#define CLASS(NAME, TYPE)						\
-	{ #NAME, sizeof(TYPE), offsetof(TYPE, cpu), offsetof(TYPE, cpu),	\
-	  ffpf_##NAME##__elf_bytes, ffpf_##NAME##_tc__elf_bytes, NAME##_configure }
+static int flowtrack_configure(const struct ffpf_spec_filter *f, void *mbuf,
+			       struct ffpf_spec_error *err)
+{
+	struct ffpf_flowtrack_mbuf *m = mbuf;
+
+	return ffpf_flowtrack_parse_args(f, &m->cfg, err);
+}
+
+/* The flow table's size is fixed at load: take it from the configuration. */
+static int flowtrack_prepare(struct bpf_object *obj, const void *cfg)
+{
+	const struct ffpf_ft_cfg *c = cfg;
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, "flowtrack_table");
+
+	if (!map)
+		return -ENOENT;
+	return bpf_map__set_max_entries(map, c->size ? c->size : FFPF_FT_SIZE_DEFAULT);
+}
+
+/* Extra members (e.g. .prepare) after TYPE. */
+#define CLASS(NAME, TYPE, ...)						\
+	{ .name = #NAME, .mbuf_size = sizeof(TYPE),			\
+	  .cfg_size = offsetof(TYPE, cpu), .cpu_off = offsetof(TYPE, cpu),	\
+	  .elf_bytes = ffpf_##NAME##__elf_bytes,				\
+	  .elf_bytes_tc = ffpf_##NAME##_tc__elf_bytes,			\
+	  .configure = NAME##_configure, __VA_ARGS__ }
 
 static const struct ffpf_class ffpf_classes[] = {
 	CLASS(match, struct ffpf_match_mbuf),
 	CLASS(count, struct ffpf_count_mbuf),
 	CLASS(sample, struct ffpf_sample_mbuf),
+	CLASS(flowtrack, struct ffpf_flowtrack_mbuf, .prepare = flowtrack_prepare),
 };
 
 _Static_assert(offsetof(struct ffpf_match_mbuf, cpu) <= FFPF_CFG_MAX, "config too large");
+_Static_assert(offsetof(struct ffpf_flowtrack_mbuf, cpu) <= FFPF_CFG_MAX, "config too large");
 
 const struct ffpf_class *ffpf_class_find(const char *name)
 {

@@ -538,6 +538,7 @@ void ffpf_flow_close(struct ffpf_flow *flow)
 	if (!flow)
 		return;
 	if (flow->instantiated) {
+		ffpf_ft_stop(flow);
 		ffpf_rx_remove(flow);
 		if (!flow->disconnected) {
 			ffpf_iface_remove_flow(flow->iface, flow->idx);

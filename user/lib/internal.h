@@ -21,6 +21,11 @@ struct ffpf_class {
 	/* Parse the filter's arguments into the MBuf's configuration. */
 	int (*configure)(const struct ffpf_spec_filter *f, void *mbuf,
 			 struct ffpf_spec_error *err);
+	/*
+	 * Optional: adjust the opened object from the configuration before
+	 * it is loaded (e.g. size a map). NULL for most classes.
+	 */
+	int (*prepare)(struct bpf_object *obj, const void *cfg);
 };
 
 const struct ffpf_class *ffpf_class_find(const char *name);
@@ -45,6 +50,8 @@ struct ffpf_iface;
 int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
 		    __u32 next_slot);
 void ffpf_stage_unload(struct ffpf_stage *st);
+/* fd of the map @name of loaded stage @st (e.g. "flowtrack_table"), or -ENOENT. */
+int ffpf_stage_map_fd(const struct ffpf_stage *st, const char *name);
 
 /*
  * Per-interface-and-hook datapath: root program, shared maps, this
@@ -101,6 +108,9 @@ int ffpf_percpu_sum(int fd, __u32 key, void *out, size_t vsz);
 int ffpf_percpu_zero(int fd, __u32 key, size_t vsz);
 
 struct ffpf_ibuf;
+struct ffpf_ft;
+/* Stop the flow's tracker: export every live flow (reason CLOSED) first. */
+void ffpf_ft_stop(struct ffpf_flow *flow);
 struct ffpf_flow {
 	char name[FFPF_NAME_LEN];
 	char ifname[IF_NAMESIZE];	/* the device */
@@ -110,6 +120,7 @@ struct ffpf_flow {
 	__u32 snaplen;
 	__u32 ibuf_size;
 	struct ffpf_ibuf *ibuf;		/* rx flows: set by ffpf_rx_add() */
+	struct ffpf_ft *ft;		/* flow tracker (flowtrack.c), NULL until started */
 	int nstages;
 	struct ffpf_stage stages[FFPF_MAX_STAGES];
 	struct ffpf_iface *iface;

@@ -68,6 +68,14 @@ int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
 			       st->cls->name, mbufname);
 		goto fail;
 	}
+	if (st->cls->prepare) {
+		err = st->cls->prepare(st->obj, st->init);
+		if (err) {
+			pr_warn("%s: cannot prepare the stage: %s\n", st->cls->name,
+				strerror(-err));
+			goto fail;
+		}
+	}
 	err = bpf_object__load(st->obj);
 	if (err) {
 		pr_warn("%s: the verifier or loader refused the stage: %s\n",
@@ -91,6 +99,18 @@ int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
 fail:
 	ffpf_stage_unload(st);
 	return err;
+}
+
+int ffpf_stage_map_fd(const struct ffpf_stage *st, const char *name)
+{
+	struct bpf_map *map;
+	int fd;
+
+	if (!st || !st->obj || !name)
+		return -ENOENT;
+	map = bpf_object__find_map_by_name(st->obj, name);
+	fd = map ? bpf_map__fd(map) : -1;
+	return fd >= 0 ? fd : -ENOENT;
 }
 
 void ffpf_stage_unload(struct ffpf_stage *st)

@@ -589,6 +589,7 @@ static void to_packet(const struct ffpf_flow *flow, struct ffpf_pbuf *pb,
 	p->dir = d->meta.dir;
 	p->hook = flow->hook;
 	p->pad = 0;
+	p->flow_id = d->meta.flow_id;
 }
 
 /*

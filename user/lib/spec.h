@@ -73,6 +73,14 @@ int ffpf_sample_parse_args(const struct ffpf_spec_filter *f, __u32 *every,
 /* count: no arguments. */
 int ffpf_count_parse_args(const struct ffpf_spec_filter *f,
 			  struct ffpf_spec_error *err);
+/*
+ * flowtrack(size=N, idle=SECONDS, active=SECONDS): each optional, at most
+ * once, in any order. size 16..16777216 table entries (default 65536),
+ * idle 1..86400 s (default 30), active 0..86400 s (default 0: none).
+ */
+struct ffpf_ft_cfg;
+int ffpf_flowtrack_parse_args(const struct ffpf_spec_filter *f,
+			      struct ffpf_ft_cfg *cfg, struct ffpf_spec_error *err);
 
 /*
  * Can two match configurations accept the same packet? Conservative:

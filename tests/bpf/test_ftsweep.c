@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Flow tracking, user-space half (issue 4): packets go through the real
+ * datapath with BPF_PROG_TEST_RUN, the tracker runs in manual mode
+ * (ffpf_ft_sweep()), and the termination callback must see every flow
+ * exactly once, with the right reason and final per-direction counters.
+ */
+#include <errno.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include "harness.h"
+
+TestSuite(ftsweep, .init = tf_setup, .timeout = 60);
+
+#define MAXREC 64
+
+struct recs {
+	int n;
+	struct ffpf_ft_record r[MAXREC];
+};
+
+static void on_end(struct ffpf_flow *f, const struct ffpf_ft_record *rec, void *ctx)
+{
+	struct recs *rs = ctx;
+
+	if (rs->n < MAXREC)
+		rs->r[rs->n] = *rec;
+	rs->n++;
+}
+
+static struct ffpf_flow *tracked(const char *spec, struct recs *rs)
+{
+	struct ffpf_flow *f = tf_flow(spec, true);
+	FFPF_OPTS(ffpf_ft_opts, o, .on_end = on_end, .ctx = rs, .manual = true);
+
+	memset(rs, 0, sizeof(*rs));
+	cr_assert_eq(ffpf_ft_start(f, &o), 0);
+	return f;
+}
+
+static struct ffpf_flowtrack_mbuf *ft_mbuf(struct ffpf_flow *f)
+{
+	return ffpf_flow_filter_mbuf(f, 0, NULL);
+}
+
+static struct pkt udp(const char *src, const char *dst, uint16_t sp, uint16_t dp, size_t pay)
+{
+	struct pkt p;
+	struct ip4 ip = { .src = src, .dst = dst, .proto = IPPROTO_UDP };
+
+	pkt_init(&p);
+	pkt_eth(&p, 0x0800);
+	pkt_ipv4(&p, &ip);
+	pkt_udp(&p, sp, dp);
+	pkt_payload(&p, pay, 0xab);
+	return p;
+}
+
+static struct pkt tcp(const char *src, const char *dst, uint16_t sp, uint16_t dp, uint8_t fl)
+{
+	struct pkt p;
+	struct ip4 ip = { .src = src, .dst = dst, .proto = IPPROTO_TCP };
+
+	pkt_init(&p);
+	pkt_eth(&p, 0x0800);
+	pkt_ipv4(&p, &ip);
+	pkt_tcp(&p, sp, dp, fl, 0);
+	return p;
+}
+
+#define A "10.0.0.1"
+#define B "10.0.0.2"
+
+Test(ftsweep, idle_ends_a_udp_flow_once_with_both_directions)
+{
+	struct recs *rs = calloc(1, sizeof(*rs));
+	struct ffpf_flow *f = tracked("flowtrack", rs);
+	struct pkt q = udp(B, A, 40000, 53, 20), r = udp(A, B, 53, 40000, 100);
+	const struct ffpf_ft_side *out, *in;
+
+	/* The client (B, the higher address) starts: it must be outbound. */
+	for (int i = 0; i < 3; i++)
+		tf_run(f, &q);
+	for (int i = 0; i < 2; i++)
+		tf_run(f, &r);
+	cr_assert_eq(ffpf_ft_sweep(f), 0, "nothing is due yet");
+	cr_assert_eq(rs->n, 0);
+	__atomic_store_n(&ft_mbuf(f)->cfg.idle_ns, 1, __ATOMIC_RELAXED);
+	usleep(1000);
+	cr_assert_eq(ffpf_ft_sweep(f), 1);
+	cr_assert_eq(rs->n, 1);
+	cr_expect_eq(rs->r[0].reason, FFPF_FT_END_IDLE);
+	out = ffpf_ft_dir(&rs->r[0].flow, FFPF_FT_OUTBOUND);
+	in = ffpf_ft_dir(&rs->r[0].flow, FFPF_FT_INBOUND);
+	cr_expect_eq(out->packets, 3, "outbound (client) packets %llu", (unsigned long long)out->packets);
+	cr_expect_eq(in->packets, 2);
+	cr_expect_eq(out->bytes, 3 * q.len);
+	cr_expect_eq(in->bytes, 2 * r.len);
+	cr_expect(rs->r[0].last_real_ns >= rs->r[0].first_real_ns);
+	cr_expect_eq(ffpf_ft_sweep(f), 0, "an ended flow is not ended twice");
+	ffpf_flow_close(f);
+	cr_expect_eq(rs->n, 1, "close found nothing left");
+	free(rs);
+}
+
+Test(ftsweep, rst_ends_with_reason_rst_and_creates_nothing_after)
+{
+	struct recs *rs = calloc(1, sizeof(*rs));
+	struct ffpf_flow *f = tracked("flowtrack", rs);
+	struct pkt syn = tcp(A, B, 1234, 80, TH_SYN), rst = tcp(B, A, 80, 1234, TH_RST | TH_ACK);
+	struct ffpf_ft_stats st = { .sz = sizeof(st) };
+
+	tf_run(f, &syn);
+	tf_run(f, &rst);
+	cr_assert_eq(ffpf_ft_sweep(f), 1);
+	cr_expect_eq(rs->r[0].reason, FFPF_FT_END_RST);
+	cr_expect_eq(rs->r[0].flow.initiator, FFPF_FT_INIT_SIDE0);
+	tf_run(f, &rst);	/* a retransmitted RST: no new flow */
+	cr_expect_eq(ffpf_ft_sweep(f), 0);
+	cr_assert_eq(ffpf_ft_stats(f, &st), 0);
+	cr_expect_eq(st.created, 1);
+	cr_expect_eq(st.rst_no_flow, 1);
+	cr_expect_eq(st.ended[FFPF_FT_END_RST], 1);
+	ffpf_flow_close(f);
+	cr_expect_eq(rs->n, 1);
+	free(rs);
+}
+
+Test(ftsweep, fin_both_ways_lingers_for_the_last_ack)
+{
+	struct recs *rs = calloc(1, sizeof(*rs));
+	struct ffpf_flow *f = tracked("flowtrack", rs);
+	struct pkt pk[] = {
+		tcp(A, B, 1234, 80, TH_SYN), tcp(B, A, 80, 1234, TH_SYN | TH_ACK),
+		tcp(A, B, 1234, 80, TH_ACK), tcp(A, B, 1234, 80, TH_FIN | TH_ACK),
+		tcp(B, A, 80, 1234, TH_FIN | TH_ACK),
+	};
+	struct pkt last = tcp(A, B, 1234, 80, TH_ACK);
+
+	for (size_t i = 0; i < sizeof(pk) / sizeof(pk[0]); i++)
+		tf_run(f, &pk[i]);
+	cr_assert_eq(ffpf_ft_sweep(f), 0, "FIN both ways: lingers first");
+	tf_run(f, &last);
+	usleep(FFPF_FT_LINGER_NS / 1000 + 100000);
+	cr_assert_eq(ffpf_ft_sweep(f), 1);
+	cr_expect_eq(rs->r[0].reason, FFPF_FT_END_FIN);
+	cr_expect_eq(rs->r[0].flow.side[0].packets + rs->r[0].flow.side[1].packets, 6,
+		     "the last ACK counts into the same flow");
+	cr_expect_eq(ffpf_ft_dir(&rs->r[0].flow, FFPF_FT_OUTBOUND)->packets, 4);
+	ffpf_flow_close(f);
+	cr_expect_eq(rs->n, 1);
+	free(rs);
+}
+
+Test(ftsweep, forced_expiry_and_close_end_each_flow_once)
+{
+	struct recs *rs = calloc(1, sizeof(*rs));
+	struct ffpf_flow *f = tracked("flowtrack", rs);
+	struct pkt p1 = udp(A, B, 1000, 2000, 0), p2 = udp(A, B, 1001, 2000, 0);
+	struct ffpf_ft_key key;
+	struct ffpf_ft_flow v;
+	struct ffpf_pkt ctx;
+
+	tf_run(f, &p1);
+	tf_run(f, &p2);
+	/* The key of p2's flow: find it through the packet's flow id. */
+	tf_pctx(f, &ctx);
+	cr_assert_neq(ctx.flow_id, 0);
+	memset(&key, 0, sizeof(key));
+	memcpy(key.addr[0], ctx.saddr, 16);
+	memcpy(key.addr[1], ctx.daddr, 16);
+	key.port[0] = 1001;
+	key.port[1] = 2000;
+	key.proto = IPPROTO_UDP;
+	key.ip_ver = 4;
+	cr_assert_eq(ffpf_ft_lookup(f, &key, &v), 0, "normalised key of A:1001 -> B:2000");
+	cr_expect_eq(v.id, ctx.flow_id);
+	cr_assert_eq(ffpf_ft_expire(f, &key), 0);
+	cr_expect_eq(ffpf_ft_expire(f, &key), -ENOENT);
+	cr_assert_eq(rs->n, 1);
+	cr_expect_eq(rs->r[0].reason, FFPF_FT_END_FORCED);
+	ffpf_flow_close(f);
+	cr_assert_eq(rs->n, 2, "close ends the flow left");
+	cr_expect_eq(rs->r[1].reason, FFPF_FT_END_CLOSED);
+	cr_expect_eq(rs->r[1].key.port[0], 1000);
+	free(rs);
+}
+
+Test(ftsweep, full_table_evicts_the_oldest_with_a_record_each)
+{
+	struct recs *rs = calloc(1, sizeof(*rs));
+	struct ffpf_flow *f = tracked("flowtrack(size=16)", rs);
+	struct ffpf_ft_stats st = { .sz = sizeof(st) };
+	bool seen[20] = { 0 };
+
+	for (int i = 0; i < 20; i++) {
+		struct pkt p = udp(A, B, 3000 + i, 4000, 0);
+
+		tf_run(f, &p);
+	}
+	cr_assert_eq(ffpf_ft_stats(f, &st), 0);
+	cr_expect_eq(st.created, 16);
+	cr_expect_eq(st.table_full, 4);
+	cr_assert_eq(ffpf_ft_sweep(f), 16 - 12, "evicted down to three quarters");
+	for (int i = 0; i < rs->n; i++) {
+		cr_expect_eq(rs->r[i].reason, FFPF_FT_END_EVICTED);
+		cr_expect_lt(rs->r[i].key.port[0], 3004, "the oldest go first (port %u)",
+			     rs->r[i].key.port[0]);
+	}
+	ffpf_flow_close(f);
+	cr_assert_eq(rs->n, 16, "16 flows, 16 records");
+	for (int i = 0; i < rs->n; i++) {
+		int k = rs->r[i].key.port[0] - 3000;
+
+		cr_assert(k >= 0 && k < 20 && !seen[k], "flow %d ended twice or unknown", k);
+		seen[k] = true;
+	}
+	free(rs);
+}
+
+Test(ftsweep, active_timeout_exports_a_long_flow)
+{
+	struct recs *rs = calloc(1, sizeof(*rs));
+	struct ffpf_flow *f = tracked("flowtrack", rs);
+	struct pkt p = udp(A, B, 5000, 6000, 10);
+
+	tf_run(f, &p);
+	__atomic_store_n(&ft_mbuf(f)->cfg.active_ns, 1, __ATOMIC_RELAXED);
+	usleep(1000);
+	tf_run(f, &p);		/* still active, but older than the active timeout */
+	cr_assert_eq(ffpf_ft_sweep(f), 1);
+	cr_expect_eq(rs->r[0].reason, FFPF_FT_END_ACTIVE);
+	cr_expect_eq(rs->r[0].flow.side[0].packets, 2);
+	ffpf_flow_close(f);
+	free(rs);
+}
+
+Test(ftsweep, no_flowtrack_filter_is_refused)
+{
+	struct ffpf_flow *f = tf_flow("count", true);
+
+	cr_expect_eq(ffpf_ft_start(f, NULL), -ENOENT);
+	ffpf_flow_close(f);
+}
