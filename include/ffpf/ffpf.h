@@ -92,6 +92,11 @@ struct ffpf_flow_opts {
 	__u32 ibuf_size;	/* descriptors in the flow's IBuf, a power of two
 				 * (0: FFPF_IBUF_DEFAULT). A full IBuf drops for
 				 * this flow only, counted in ffpf_rx_stats.dropped. */
+	struct ffpf_flow *share;	/* an instantiated flow with the same chain of
+				 * classes: every filter uses the state of the
+				 * filter at its position there (e.g. one flowtrack
+				 * table for a flow's ingress and egress halves).
+				 * The MBuf (configuration, counters) stays its own. */
 	size_t :0;
 };
 

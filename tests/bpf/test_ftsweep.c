@@ -242,3 +242,47 @@ Test(ftsweep, no_flowtrack_filter_is_refused)
 	cr_expect_eq(ffpf_ft_start(f, NULL), -ENOENT);
 	ffpf_flow_close(f);
 }
+
+Test(ftsweep, ingress_and_egress_share_one_table)
+{
+	struct recs *rs = calloc(1, sizeof(*rs));
+	struct ffpf_flow *in = tracked("flowtrack", rs), *out;
+	FFPF_OPTS(ffpf_flow_opts, o, .name = "out", .hook = FFPF_HOOK_EGRESS, .share = in);
+	struct pkt q = udp(B, A, 40000, 53, 20), r = udp(A, B, 53, 40000, 100);
+	struct ffpf_pkt cin, cout;
+
+	out = ffpf_flow_create(TF_IFNAME, &o);
+	cr_assert_not_null(out);
+	cr_assert_eq(ffpf_flow_populate(out, "flowtrack"), 0);
+	cr_assert_eq(ffpf_flow_instantiate(out), 0);
+	cr_assert_eq(ffpf_flow_activate(out), 0);
+	/* The request arrives (XDP), the answer leaves (TC). */
+	tf_run(in, &q);
+	tf_pctx(in, &cin);
+	cr_assert_eq(tf_run(out, &r), 0xffffffffu);
+	tf_pctx(out, &cout);
+	cr_expect_eq(cin.flow_id, cout.flow_id, "both halves must see one flow (ids %u, %u)",
+		     cin.flow_id, cout.flow_id);
+	__atomic_store_n(&ft_mbuf(in)->cfg.idle_ns, 1, __ATOMIC_RELAXED);
+	usleep(1000);
+	cr_assert_eq(ffpf_ft_sweep(in), 1, "one flow for both directions");
+	cr_expect_eq(ffpf_ft_dir(&rs->r[0].flow, FFPF_FT_OUTBOUND)->packets, 1);
+	cr_expect_eq(ffpf_ft_dir(&rs->r[0].flow, FFPF_FT_INBOUND)->packets, 1);
+	cr_expect_eq(ffpf_ft_dir(&rs->r[0].flow, FFPF_FT_INBOUND)->bytes, r.len);
+	ffpf_flow_close(out);
+	ffpf_flow_close(in);
+	free(rs);
+}
+
+Test(ftsweep, sharing_needs_the_same_classes)
+{
+	struct ffpf_flow *in = tf_flow("flowtrack", true), *out;
+	FFPF_OPTS(ffpf_flow_opts, o, .hook = FFPF_HOOK_EGRESS, .share = in);
+
+	out = ffpf_flow_create(TF_IFNAME, &o);
+	cr_assert_not_null(out);
+	cr_assert_eq(ffpf_flow_populate(out, "count"), 0);
+	cr_expect_eq(ffpf_flow_instantiate(out), -EINVAL);
+	ffpf_flow_close(out);
+	ffpf_flow_close(in);
+}

@@ -56,6 +56,8 @@ static int flowtrack_prepare(struct bpf_object *obj, const void *cfg)
 
 	if (!map)
 		return -ENOENT;
+	if (bpf_map__fd(map) >= 0)	/* shared with another flow's table: its size */
+		return 0;
 	return bpf_map__set_max_entries(map, c->size ? c->size : FFPF_FT_SIZE_DEFAULT);
 }
 

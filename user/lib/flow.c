@@ -116,6 +116,7 @@ struct ffpf_flow *ffpf_flow_create(const char *ifname,
 	flow->rx = OPTS_GET(opts, rx, FFPF_RX_NONE);
 	flow->snaplen = OPTS_GET(opts, snaplen, 0) ?: FFPF_SNAPLEN_DEFAULT;
 	flow->ibuf_size = OPTS_GET(opts, ibuf_size, 0) ?: FFPF_IBUF_DEFAULT;
+	flow->share = OPTS_GET(opts, share, NULL);
 	if (flow_opts_check(flow)) {
 		free(flow);
 		errno = EINVAL;
@@ -305,6 +306,27 @@ static void fill_desc(struct ffpf_flow *flow, struct ffpf_flow_desc *d)
 	}
 }
 
+/* ffpf_flow_opts.share: the same classes in the same order, already loaded. */
+static int set_share(struct ffpf_flow *flow)
+{
+	const struct ffpf_flow *sh = flow->share;
+
+	if (!sh)
+		return 0;
+	if (!sh->instantiated || sh->nstages != flow->nstages)
+		return ffpf_err(EINVAL, "flow %s: the flow to share state with must be "
+				"instantiated and have the same chain of classes\n", flow->name);
+	for (int i = 0; i < flow->nstages; i++) {
+		if (sh->stages[i].cls != flow->stages[i].cls || !sh->stages[i].obj)
+			return ffpf_err(EINVAL, "flow %s: filter %d is %s, in %s it is %s: "
+					"shared state needs the same classes\n", flow->name, i,
+					flow->stages[i].cls->name, sh->name,
+					sh->stages[i].cls->name);
+		flow->stages[i].share = &sh->stages[i];
+	}
+	return 0;
+}
+
 static int alloc_index(struct ffpf_iface *ifc)
 {
 	__u64 present = __atomic_load_n(&ifc->ctl->present, __ATOMIC_ACQUIRE);
@@ -364,6 +386,9 @@ int ffpf_flow_instantiate(struct ffpf_flow *flow)
 		goto put;
 	}
 	err = check_budget(ifc, flow, idx);
+	if (err)
+		goto put;
+	err = set_share(flow);
 	if (err)
 		goto put;
 

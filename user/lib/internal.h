@@ -41,6 +41,7 @@ struct ffpf_stage {
 	int prog_fd;
 	int mbuf_fd;
 	void *mbuf;			/* mmap of the MBuf */
+	const struct ffpf_stage *share;	/* take this stage's state maps (ffpf_flow_opts.share) */
 	size_t mbuf_len;
 	__u32 slot;
 };
@@ -121,6 +122,7 @@ struct ffpf_flow {
 	__u32 ibuf_size;
 	struct ffpf_ibuf *ibuf;		/* rx flows: set by ffpf_rx_add() */
 	struct ffpf_ft *ft;		/* flow tracker (flowtrack.c), NULL until started */
+	struct ffpf_flow *share;	/* ffpf_flow_opts.share */
 	int nstages;
 	struct ffpf_stage stages[FFPF_MAX_STAGES];
 	struct ffpf_iface *iface;

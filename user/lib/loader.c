@@ -20,6 +20,15 @@ static bool ends_with(const char *s, const char *suffix)
 	return ls >= lx && !strcmp(s + ls - lx, suffix);
 }
 
+static int share_map(struct bpf_map *map, const struct ffpf_stage *from)
+{
+	struct bpf_map *src = bpf_object__find_map_by_name(from->obj, bpf_map__name(map));
+
+	if (!src || bpf_map__fd(src) < 0)
+		return -ENOENT;
+	return bpf_map__reuse_fd(map, bpf_map__fd(src));
+}
+
 int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
 		    __u32 next_slot)
 {
@@ -55,6 +64,8 @@ int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
 			err = bpf_map__set_initial_value(map, &ro, sizeof(ro));
 		else if (!strcmp(name, mbufname))
 			mbuf = map, err = 0;
+		else if (st->share)	/* the class's state: the same maps as st->share */
+			err = share_map(map, st->share);
 		else
 			err = 0;
 		if (err) {
