@@ -22,6 +22,10 @@ static const char usage[] =
 "                    show pinned flows\n"
 "  pause -i IF FLOW | activate -i IF FLOW | close -i IF FLOW\n"
 "                    control a pinned flow\n"
+"  flows -i IF [--flow-spec SPEC] [--idle SEC] [--size N] [--active SEC]\n"
+"      [--flows-out FILE] [--format csv|json] [--duration SEC] [-q]\n"
+"                    track the interface's flows both ways, one record per\n"
+"                    ended flow (JSON lines or CSV)\n"
 "  version           print the version\n"
 "\n"
 "A SPEC is a chain of filters, e.g.\n"
@@ -70,6 +74,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "run", cmd_run }, { "check", cmd_check }, { "list", cmd_list },
 		{ "pause", cmd_pause }, { "activate", cmd_activate }, { "close", cmd_close },
+		{ "flows", cmd_flows },
 	};
 
 	if (argc < 2) {

@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * flows.c - `ffpf-bpf flows`: track the bidirectional flows of an
+ * interface (a flowtrack filter on its ingress and, sharing the table, on
+ * its egress) and write one record per ended flow, as JSON lines or CSV.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "cmd.h"
+
+#define FLOWS_TICK_MS 100
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return errno || end == s || *end ? -EINVAL : 0;
+}
+
+static int parse_u64(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+
+	if (*s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return errno || end == s || *end || *out > max ? -EINVAL : 0;
+}
+
+static const char *const reason_names[8] = {
+	[0] = "unknown",
+	[FFPF_FT_END_IDLE] = "idle",
+	[FFPF_FT_END_ACTIVE] = "active",
+	[FFPF_FT_END_FIN] = "fin",
+	[FFPF_FT_END_RST] = "rst",
+	[FFPF_FT_END_EVICTED] = "evicted",
+	[FFPF_FT_END_FORCED] = "forced",
+	[FFPF_FT_END_CLOSED] = "closed",
+};
+
+static const char *reason_name(unsigned r)
+{
+	return r < 8 && reason_names[r] ? reason_names[r] : "unknown";
+}
+
+struct flows_ctx {
+	FILE *out;
+	bool csv;
+	__u64 ended[8];
+	__u64 records;
+};
+
+static void format_addr(const struct ffpf_ft_key *k, int side, char *buf, size_t len)
+{
+	const __u8 *a = k->addr[side];
+
+	if (k->ip_ver == 4) {
+		if (!inet_ntop(AF_INET, a + 12, buf, len))
+			snprintf(buf, len, "?");
+	} else if (!inet_ntop(AF_INET6, a, buf, len)) {
+		snprintf(buf, len, "?");
+	}
+}
+
+static void on_end(struct ffpf_flow *flow, const struct ffpf_ft_record *rec, void *arg)
+{
+	struct flows_ctx *c = arg;
+	const struct ffpf_ft_flow *f = &rec->flow;
+	const struct ffpf_ft_side *o = ffpf_ft_dir(f, FFPF_FT_OUTBOUND);
+	const struct ffpf_ft_side *in = ffpf_ft_dir(f, FFPF_FT_INBOUND);
+	int s = f->initiator == FFPF_FT_INIT_SIDE1 ? 1 : 0;
+	bool known = f->initiator != FFPF_FT_INIT_UNKNOWN;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	unsigned long long first_ms = rec->first_real_ns / 1000000;
+	unsigned long long last_ms = rec->last_real_ns / 1000000;
+
+	(void)flow;
+	format_addr(&rec->key, s, src, sizeof(src));
+	format_addr(&rec->key, !s, dst, sizeof(dst));
+	if (c->csv)
+		fprintf(c->out, "%u,%u,%s,%u,%s,%u,%s,%llu,%llu,%llu,%llu,%llu,%llu,%u,%u,%s\n",
+			rec->key.proto, rec->key.ip_ver, src, rec->key.port[s], dst,
+			rec->key.port[!s], known ? "src" : "unknown",
+			(unsigned long long)o->packets, (unsigned long long)o->bytes,
+			(unsigned long long)in->packets, (unsigned long long)in->bytes,
+			first_ms, last_ms, o->tcp_flags, in->tcp_flags, reason_name(rec->reason));
+	else
+		fprintf(c->out, "{\"proto\":%u,\"ip_ver\":%u,\"src_addr\":\"%s\",\"src_port\":%u,"
+			"\"dst_addr\":\"%s\",\"dst_port\":%u,\"initiator\":\"%s\","
+			"\"out_packets\":%llu,\"out_bytes\":%llu,\"in_packets\":%llu,"
+			"\"in_bytes\":%llu,\"first_ms\":%llu,\"last_ms\":%llu,"
+			"\"tcp_flags_out\":%u,\"tcp_flags_in\":%u,\"reason\":\"%s\"}\n",
+			rec->key.proto, rec->key.ip_ver, src, rec->key.port[s], dst,
+			rec->key.port[!s], known ? "src" : "unknown",
+			(unsigned long long)o->packets, (unsigned long long)o->bytes,
+			(unsigned long long)in->packets, (unsigned long long)in->bytes,
+			first_ms, last_ms, o->tcp_flags, in->tcp_flags, reason_name(rec->reason));
+	fflush(c->out);
+	c->ended[rec->reason < 8 ? rec->reason : 0]++;
+	c->records++;
+}
+
+/*
+ * ffpf_ft_stats() counts the tracker flow's MBuf (the ingress half); the
+ * egress half's flowtrack filter has its own: add its created, table_full
+ * and rst_no_flow.
+ */
+static void add_egress_counters(struct ffpf_flow *eg, struct ffpf_ft_stats *st)
+{
+	const struct ffpf_flowtrack_mbuf *mb;
+	int idx = ffpf_flow_nfilters(eg) - 1;
+
+	if (idx < 0 || strcmp(ffpf_flow_filter_class(eg, idx) ?: "", "flowtrack"))
+		return;
+	mb = ffpf_flow_filter_mbuf(eg, idx, NULL);
+	if (!mb)
+		return;
+	for (int c = 0; c < FFPF_MBUF_CPUS; c++) {
+		st->created += __atomic_load_n(&mb->cpu[c].ffpf_ft_created, __ATOMIC_RELAXED);
+		st->table_full += __atomic_load_n(&mb->cpu[c].ffpf_ft_table_full,
+						  __ATOMIC_RELAXED);
+		st->rst_no_flow += __atomic_load_n(&mb->cpu[c].ffpf_ft_rst_no_flow,
+						   __ATOMIC_RELAXED);
+	}
+}
+
+static const char flows_usage[] =
+"Usage: ffpf-bpf flows -i IF [--flow-spec SPEC] [--idle SEC] [--size N] [--active SEC]\n"
+"                      [--flows-out FILE] [--format csv|json] [--duration SEC] [-q]\n"
+"\n"
+"Track the bidirectional flows of IF (ingress and egress, one table) and\n"
+"write one record per ended flow.\n"
+"\n"
+"  -i, --interface IF   interface to watch\n"
+"      --flow-spec SPEC filters in front of the tracker, e.g. 'match(tcp)'\n"
+"      --idle SEC       idle timeout (default 30)\n"
+"      --size N         flow table entries (default 65536)\n"
+"      --active SEC     active timeout, 0: none (default)\n"
+"  -o, --flows-out FILE records go to FILE (default: stdout)\n"
+"      --format F       json (JSON lines, default) or csv (with a header)\n"
+"  -d, --duration SEC   stop after SEC seconds (default: until Ctrl-C)\n"
+"  -q, --quiet          no status line every second\n";
+
+enum {
+	OPT_SPEC = 256,
+	OPT_IDLE,
+	OPT_SIZE,
+	OPT_ACTIVE,
+	OPT_FORMAT,
+};
+
+int cmd_flows(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "interface", required_argument, NULL, 'i' },
+		{ "flow-spec", required_argument, NULL, OPT_SPEC },
+		{ "idle",      required_argument, NULL, OPT_IDLE },
+		{ "size",      required_argument, NULL, OPT_SIZE },
+		{ "active",    required_argument, NULL, OPT_ACTIVE },
+		{ "flows-out", required_argument, NULL, 'o' },
+		{ "format",    required_argument, NULL, OPT_FORMAT },
+		{ "duration",  required_argument, NULL, 'd' },
+		{ "quiet",     no_argument,       NULL, 'q' },
+		{ "help",      no_argument,       NULL, 'h' },
+		{}
+	};
+	const char *ifname = NULL, *pre = NULL, *out_path = NULL;
+	long long idle = -1, size = -1, active = -1;
+	struct flows_ctx ctx = {0};
+	struct ffpf_flow *in = NULL, *eg = NULL;
+	struct ffpf_ft_stats st = { .sz = sizeof(st) };
+	char args[128] = "", spec[FFPF_SPEC_LEN + 64];
+	double duration = 0, start, next;
+	bool quiet = false, have_stats = false;
+	unsigned long long v;
+	int c, err, ret = 1;
+
+	while ((c = getopt_long(argc, argv, "i:o:d:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			ifname = optarg;
+			break;
+		case OPT_SPEC:
+			pre = optarg;
+			break;
+		case OPT_IDLE:
+			if (parse_u64(optarg, 86400, &v) || !v) {
+				fprintf(stderr, "ffpf-bpf flows: --idle '%s': expected 1 to 86400 "
+					"seconds\n", optarg);
+				goto usage;
+			}
+			idle = v;
+			break;
+		case OPT_ACTIVE:
+			if (parse_u64(optarg, 86400, &v)) {
+				fprintf(stderr, "ffpf-bpf flows: --active '%s': expected 0 to 86400 "
+					"seconds\n", optarg);
+				goto usage;
+			}
+			active = v;
+			break;
+		case OPT_SIZE:
+			if (parse_u64(optarg, 16777216, &v) || v < 16) {
+				fprintf(stderr, "ffpf-bpf flows: --size '%s': expected 16 to 16777216 "
+					"entries\n", optarg);
+				goto usage;
+			}
+			size = v;
+			break;
+		case 'o':
+			out_path = optarg;
+			break;
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "csv")) {
+				ctx.csv = true;
+			} else if (!strcmp(optarg, "json")) {
+				ctx.csv = false;
+			} else {
+				fprintf(stderr, "ffpf-bpf flows: --format '%s': expected csv or json\n",
+					optarg);
+				goto usage;
+			}
+			break;
+		case 'd':
+			if (parse_seconds(optarg, &duration) || duration <= 0) {
+				fprintf(stderr, "ffpf-bpf flows: --duration '%s': expected seconds > 0\n",
+					optarg);
+				goto usage;
+			}
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			fputs(flows_usage, stdout);
+			return 0;
+		default:
+			goto usage;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ffpf-bpf flows: unexpected argument '%s'\n", argv[optind]);
+		goto usage;
+	}
+	if (!ifname) {
+		fprintf(stderr, "ffpf-bpf flows: no interface given: -i IF\n");
+		goto usage;
+	}
+
+	if (size >= 0)
+		snprintf(args + strlen(args), sizeof(args) - strlen(args), "%ssize=%lld",
+			 *args ? ", " : "", size);
+	if (idle >= 0)
+		snprintf(args + strlen(args), sizeof(args) - strlen(args), "%sidle=%lld",
+			 *args ? ", " : "", idle);
+	if (active >= 0)
+		snprintf(args + strlen(args), sizeof(args) - strlen(args), "%sactive=%lld",
+			 *args ? ", " : "", active);
+	if ((size_t)snprintf(spec, sizeof(spec), "%s%sflowtrack(%s)", pre ? pre : "",
+			     pre ? " -> " : "", args) >= sizeof(spec)) {
+		fprintf(stderr, "ffpf-bpf flows: --flow-spec too long\n");
+		goto usage;
+	}
+	if (ffpf_spec_check(spec, NULL)) {
+		fprintf(stderr, "ffpf-bpf flows: in spec '%s'\n", spec);
+		return EXIT_USAGE;
+	}
+
+	if (out_path && strcmp(out_path, "-")) {
+		ctx.out = fopen(out_path, "w");
+		if (!ctx.out) {
+			fprintf(stderr, "ffpf-bpf flows: %s: %s\n", out_path, strerror(errno));
+			return 1;
+		}
+	} else {
+		ctx.out = stdout;
+	}
+	if (ctx.csv) {
+		fputs("proto,ip_ver,src_addr,src_port,dst_addr,dst_port,initiator,out_packets,"
+		      "out_bytes,in_packets,in_bytes,first_ms,last_ms,tcp_flags_out,"
+		      "tcp_flags_in,reason\n", ctx.out);
+		fflush(ctx.out);
+	}
+
+	{
+		FFPF_OPTS(ffpf_flow_opts, io, .name = "flows-in", .hook = FFPF_HOOK_INGRESS);
+
+		in = ffpf_flow_create(ifname, &io);
+		if (!in) {
+			fprintf(stderr, "ffpf-bpf flows: ingress flow on %s: %s\n", ifname,
+				strerror(errno));
+			goto out;
+		}
+		err = ffpf_flow_populate(in, spec);
+		if (!err)
+			err = ffpf_flow_instantiate(in);
+		if (err) {
+			fprintf(stderr, "ffpf-bpf flows: ingress flow on %s: %s\n", ifname,
+				strerror(-err));
+			goto out;
+		}
+	}
+	{
+		FFPF_OPTS(ffpf_flow_opts, eo, .name = "flows-out", .hook = FFPF_HOOK_EGRESS,
+			  .share = in);
+
+		eg = ffpf_flow_create(ifname, &eo);
+		if (!eg) {
+			fprintf(stderr, "ffpf-bpf flows: egress flow on %s: %s\n", ifname,
+				strerror(errno));
+			goto out;
+		}
+		err = ffpf_flow_populate(eg, spec);
+		if (!err)
+			err = ffpf_flow_instantiate(eg);
+		if (err) {
+			fprintf(stderr, "ffpf-bpf flows: egress flow on %s: %s\n", ifname,
+				strerror(-err));
+			goto out;
+		}
+	}
+	{
+		FFPF_OPTS(ffpf_ft_opts, fo, .on_end = on_end, .ctx = &ctx);
+
+		err = ffpf_ft_start(in, &fo);
+		if (err) {
+			fprintf(stderr, "ffpf-bpf flows: flow tracker on %s: %s\n", ifname,
+				strerror(-err));
+			goto out;
+		}
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if ((err = ffpf_flow_activate(in)) || (err = ffpf_flow_activate(eg))) {
+		fprintf(stderr, "ffpf-bpf flows: activate on %s: %s\n", ifname, strerror(-err));
+		goto out;
+	}
+	fprintf(stderr, "ffpf-bpf: flows: tracking on %s\n", ifname);
+
+	ret = 0;
+	start = now();
+	next = start + 1;
+	while (!stop) {
+		double t = now();
+
+		if (duration > 0 && t - start >= duration)
+			break;
+		if (t >= next) {
+			if (!quiet && !ffpf_ft_stats(in, &st) &&
+			    (add_egress_counters(eg, &st), 1))
+				fprintf(stderr, "ffpf-bpf: flows: %.0fs live %llu ended %llu "
+					"table_full %llu\n", t - start,
+					(unsigned long long)st.live,
+					(unsigned long long)st.records,
+					(unsigned long long)st.table_full);
+			next += 1;
+			if (next < t)
+				next = t + 1;
+		}
+		usleep(FLOWS_TICK_MS * 1000);
+	}
+	/* No new packets from here on; what the kernel counted ends as "closed". */
+	ffpf_flow_pause(eg);
+	ffpf_flow_pause(in);
+	have_stats = !ffpf_ft_stats(in, &st);
+	if (have_stats)
+		add_egress_counters(eg, &st);
+
+out:
+	ffpf_flow_close(eg);
+	ffpf_flow_close(in);	/* ends every live flow through on_end */
+	if (ctx.out) {
+		if (fflush(ctx.out) || ferror(ctx.out)) {
+			fprintf(stderr, "ffpf-bpf flows: writing records: %s\n", strerror(errno));
+			ret = 1;
+		}
+		if (ctx.out != stdout)
+			fclose(ctx.out);
+	}
+	if (have_stats) {
+		fprintf(stderr, "ffpf-bpf: flows: created %llu, ended %llu (",
+			(unsigned long long)st.created, (unsigned long long)ctx.records);
+		for (int r = 1, first = 1; r < 8; r++) {
+			fprintf(stderr, "%s%s %llu", first ? "" : ", ", reason_name(r),
+				(unsigned long long)ctx.ended[r]);
+			first = 0;
+		}
+		fprintf(stderr, "), table_full %llu, rst_no_flow %llu\n",
+			(unsigned long long)st.table_full, (unsigned long long)st.rst_no_flow);
+	}
+	return ret;
+usage:
+	fprintf(stderr, "Try 'ffpf-bpf flows --help'.\n");
+	return EXIT_USAGE;
+}
