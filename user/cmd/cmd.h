@@ -35,6 +35,14 @@ void report_capture(FILE *out, const struct report *r);
 void json_string(FILE *out, const char *s);
 const char *hook_name(enum ffpf_hook hook);
 
+/* Shared by the long-running commands (util.c). */
+#include <signal.h>
+extern volatile sig_atomic_t cmd_stop;	/* set by SIGINT / SIGTERM */
+void cmd_catch_signals(void);
+double cmd_now(void);			/* CLOCK_MONOTONIC, seconds */
+int cmd_parse_seconds(const char *s, double *out);
+int cmd_parse_u64(const char *s, unsigned long long max, unsigned long long *out);
+
 /* Read a whole file (for -f FILE); NULL with a message on failure. */
 char *read_file(const char *path);
 

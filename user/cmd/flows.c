@@ -18,41 +18,6 @@
 
 #define FLOWS_TICK_MS 100
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int parse_seconds(const char *s, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	return errno || end == s || *end ? -EINVAL : 0;
-}
-
-static int parse_u64(const char *s, unsigned long long max, unsigned long long *out)
-{
-	char *end;
-
-	if (*s == '-' || *s == '+')
-		return -EINVAL;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return errno || end == s || *end || *out > max ? -EINVAL : 0;
-}
 
 static const char *const reason_names[8] = {
 	[0] = "unknown",
@@ -211,7 +176,7 @@ int cmd_flows(int argc, char **argv)
 			pre = optarg;
 			break;
 		case OPT_IDLE:
-			if (parse_u64(optarg, 86400, &v) || !v) {
+			if (cmd_parse_u64(optarg, 86400, &v) || !v) {
 				fprintf(stderr, "ffpf-bpf flows: --idle '%s': expected 1 to 86400 "
 					"seconds\n", optarg);
 				goto usage;
@@ -219,7 +184,7 @@ int cmd_flows(int argc, char **argv)
 			idle = v;
 			break;
 		case OPT_ACTIVE:
-			if (parse_u64(optarg, 86400, &v)) {
+			if (cmd_parse_u64(optarg, 86400, &v)) {
 				fprintf(stderr, "ffpf-bpf flows: --active '%s': expected 0 to 86400 "
 					"seconds\n", optarg);
 				goto usage;
@@ -227,7 +192,7 @@ int cmd_flows(int argc, char **argv)
 			active = v;
 			break;
 		case OPT_SIZE:
-			if (parse_u64(optarg, 16777216, &v) || v < 16) {
+			if (cmd_parse_u64(optarg, 16777216, &v) || v < 16) {
 				fprintf(stderr, "ffpf-bpf flows: --size '%s': expected 16 to 16777216 "
 					"entries\n", optarg);
 				goto usage;
@@ -249,7 +214,7 @@ int cmd_flows(int argc, char **argv)
 			}
 			break;
 		case 'd':
-			if (parse_seconds(optarg, &duration) || duration <= 0) {
+			if (cmd_parse_seconds(optarg, &duration) || duration <= 0) {
 				fprintf(stderr, "ffpf-bpf flows: --duration '%s': expected seconds > 0\n",
 					optarg);
 				goto usage;
@@ -356,8 +321,7 @@ int cmd_flows(int argc, char **argv)
 			goto out;
 		}
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	cmd_catch_signals();
 	if ((err = ffpf_flow_activate(in)) || (err = ffpf_flow_activate(eg))) {
 		fprintf(stderr, "ffpf-bpf flows: activate on %s: %s\n", ifname, strerror(-err));
 		goto out;
@@ -365,10 +329,10 @@ int cmd_flows(int argc, char **argv)
 	fprintf(stderr, "ffpf-bpf: flows: tracking on %s\n", ifname);
 
 	ret = 0;
-	start = now();
+	start = cmd_now();
 	next = start + 1;
-	while (!stop) {
-		double t = now();
+	while (!cmd_stop) {
+		double t = cmd_now();
 
 		if (duration > 0 && t - start >= duration)
 			break;

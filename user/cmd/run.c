@@ -20,40 +20,6 @@
 /* Longest wait in the loop: Ctrl-C, --duration and --interval stay prompt. */
 #define RUN_TICK_MS 100
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	stop = 1;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int parse_seconds(const char *s, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	return errno || end == s || *end ? -EINVAL : 0;
-}
-
-static int parse_u64(const char *s, unsigned long long max, unsigned long long *out)
-{
-	char *end;
-
-	if (*s == '-' || *s == '+')
-		return -EINVAL;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return errno || end == s || *end || *out > max ? -EINVAL : 0;
-}
 
 struct run_flow_arg {
 	const char *ifname;
@@ -182,14 +148,14 @@ int cmd_run(int argc, char **argv)
 			nargs++;
 			break;
 		case 'd':
-			if (parse_seconds(optarg, &duration) || duration <= 0) {
+			if (cmd_parse_seconds(optarg, &duration) || duration <= 0) {
 				fprintf(stderr, "ffpf-bpf run: --duration '%s': expected seconds > 0\n",
 					optarg);
 				goto usage;
 			}
 			break;
 		case 'I':
-			if (parse_seconds(optarg, &interval) || interval <= 0) {
+			if (cmd_parse_seconds(optarg, &interval) || interval <= 0) {
 				fprintf(stderr, "ffpf-bpf run: --interval '%s': expected seconds > 0\n",
 					optarg);
 				goto usage;
@@ -212,7 +178,7 @@ int cmd_run(int argc, char **argv)
 			co.path = optarg;
 			break;
 		case 's':
-			if (parse_u64(optarg, FFPF_SNAPLEN_MAX, &v) || !v) {
+			if (cmd_parse_u64(optarg, FFPF_SNAPLEN_MAX, &v) || !v) {
 				fprintf(stderr, "ffpf-bpf run: --snaplen '%s': expected 1 to %u bytes\n",
 					optarg, FFPF_SNAPLEN_MAX);
 				goto usage;
@@ -221,7 +187,7 @@ int cmd_run(int argc, char **argv)
 			need_w = "--snaplen";
 			break;
 		case 'c':
-			if (parse_u64(optarg, ULLONG_MAX, &v) || !v) {
+			if (cmd_parse_u64(optarg, ULLONG_MAX, &v) || !v) {
 				fprintf(stderr, "ffpf-bpf run: --count '%s': expected a number of "
 					"packets > 0\n", optarg);
 				goto usage;
@@ -230,7 +196,7 @@ int cmd_run(int argc, char **argv)
 			need_w = "--count";
 			break;
 		case 'B':
-			if (parse_u64(optarg, 1U << 24, &v) || !v || (v & (v - 1))) {
+			if (cmd_parse_u64(optarg, 1U << 24, &v) || !v || (v & (v - 1))) {
 				fprintf(stderr, "ffpf-bpf run: --ibuf-size '%s': expected a power of "
 					"two up to %u\n", optarg, 1U << 24);
 				goto usage;
@@ -367,8 +333,7 @@ int cmd_run(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		ffpf_flow_activate(flows[i]);
 
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	cmd_catch_signals();
 	fprintf(stderr, "ffpf-bpf: %d flow%s active%s", n, n == 1 ? "" : "s",
 		pin ? " (pinned)" : "");
 	if (cap) {
@@ -383,10 +348,10 @@ int cmd_run(int argc, char **argv)
 
 	rep = (struct report){ .flows = flows, .labels = labels, .n = n, .cap = cap };
 	ret = 0;
-	start = now();
+	start = cmd_now();
 	next = start + interval;
-	while (!stop) {
-		double t = now(), wait;
+	while (!cmd_stop) {
+		double t = cmd_now(), wait;
 
 		if (duration > 0 && t - start >= duration)
 			break;
@@ -426,7 +391,7 @@ int cmd_run(int argc, char **argv)
 		report_capture(stderr, &rep);
 	}
 	if (json)
-		report_json(stdout, &rep, now() - start);
+		report_json(stdout, &rep, cmd_now() - start);
 	else
 		report_summary(stdout, &rep);
 	if (pin) {
