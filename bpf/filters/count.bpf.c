@@ -13,8 +13,7 @@ static __always_inline int count_body(struct ffpf_pkt *p)
 		return FFPF_V_ERROR;
 	c = ffpf_slot(m->cpu, p);
 	ffpf_add(&c->seen, 1);
-	ffpf_add(&c->passed, 1);
-	ffpf_add(&c->bytes, p->len);
+	ffpf_passed(c, p);
 	return FFPF_V_ACCEPT;
 }
 

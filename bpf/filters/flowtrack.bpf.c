@@ -316,8 +316,7 @@ static __always_inline int flowtrack_body(struct ffpf_pkt *p)
 		return FFPF_V_ERROR;
 	c = ffpf_slot(m->cpu, p);
 	ffpf_add(&c->seen, 1);
-	ffpf_add(&c->passed, 1);
-	ffpf_add(&c->bytes, p->len);
+	ffpf_passed(c, p);
 	p->flow_id = 0;
 
 	if (ft_key(p, &key, &s)) {

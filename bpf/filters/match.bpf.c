@@ -16,8 +16,7 @@ static __always_inline int match_body(struct ffpf_pkt *p)
 	ffpf_add(&c->seen, 1);
 	if (!ffpf_match_eval(&m->cfg, p))
 		return FFPF_V_REJECT;
-	ffpf_add(&c->passed, 1);
-	ffpf_add(&c->bytes, p->len);
+	ffpf_passed(c, p);
 	return FFPF_V_ACCEPT;
 }
 

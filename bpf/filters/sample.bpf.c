@@ -24,8 +24,7 @@ static __always_inline int sample_body(struct ffpf_pkt *p)
 	every = m->every ? m->every : 1;
 	if (n % every)
 		return FFPF_V_REJECT;
-	ffpf_add(&c->passed, 1);
-	ffpf_add(&c->bytes, p->len);
+	ffpf_passed(c, p);
 	return FFPF_V_ACCEPT;
 }
 

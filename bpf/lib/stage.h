@@ -45,6 +45,13 @@ static __always_inline void ffpf_add(__u64 *counter, __u64 v)
 		*counter += v;
 }
 
+/* The stage passes the packet: count it and its wire bytes. */
+static __always_inline void ffpf_passed(struct ffpf_mbuf_cpu *c, const struct ffpf_pkt *p)
+{
+	ffpf_add(&c->passed, 1);
+	ffpf_add(&c->bytes, p->len);
+}
+
 /* The class's MBuf: one mmapable entry of TYPE. */
 #define FFPF_MBUF(NAME, TYPE)						\
 	struct {							\

@@ -228,6 +228,32 @@ void pkt_cut(struct pkt *p, size_t n)
 		p->len = n;
 }
 
+struct pkt pkt_udp4_ab(const char *src, const char *dst, uint16_t sport, uint16_t dport,
+			size_t payload)
+{
+	struct pkt p;
+
+	pkt_init(&p);
+	pkt_eth(&p, PKT_ETH_IP);
+	pkt_ipv4(&p, &(struct ip4){ .src = src, .dst = dst, .proto = PKT_P_UDP });
+	pkt_udp(&p, sport, dport);
+	pkt_payload(&p, payload, 0x5a);
+	return p;
+}
+
+struct pkt pkt_tcp4_ab(const char *src, const char *dst, uint16_t sport, uint16_t dport,
+		       uint8_t flags, size_t payload)
+{
+	struct pkt p;
+
+	pkt_init(&p);
+	pkt_eth(&p, PKT_ETH_IP);
+	pkt_ipv4(&p, &(struct ip4){ .src = src, .dst = dst, .proto = PKT_P_TCP });
+	pkt_tcp(&p, sport, dport, flags, 0);
+	pkt_payload(&p, payload, 0x5a);
+	return p;
+}
+
 struct pkt pkt_udp4(uint16_t sport, uint16_t dport, size_t payload)
 {
 	struct pkt p;

@@ -118,6 +118,12 @@ void pkt_payload(struct pkt *p, size_t n, uint8_t fill);
 /* A whole Ethernet/IPv4/UDP frame (10.0.0.1 -> 10.0.0.2) with @payload zero bytes. */
 struct pkt pkt_udp4(uint16_t sport, uint16_t dport, size_t payload);
 
+/* Ethernet/IPv4/UDP or TCP between dotted quads @src and @dst, payload bytes 0x5a. */
+struct pkt pkt_udp4_ab(const char *src, const char *dst, uint16_t sport, uint16_t dport,
+			size_t payload);
+struct pkt pkt_tcp4_ab(const char *src, const char *dst, uint16_t sport, uint16_t dport,
+		       uint8_t flags, size_t payload);
+
 /* Cut the frame to @n bytes (no-op if it is shorter already). */
 void pkt_cut(struct pkt *p, size_t n);
 

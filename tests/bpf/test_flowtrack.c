@@ -24,19 +24,6 @@
 
 /* --- frames --------------------------------------------------------- */
 
-static struct pkt udp4(const char *src, const char *dst, uint16_t sport,
-		       uint16_t dport, size_t payload)
-{
-	struct pkt p;
-
-	pkt_init(&p);
-	pkt_eth(&p, PKT_ETH_IP);
-	pkt_ipv4(&p, &(struct ip4){ .src = src, .dst = dst, .proto = PKT_P_UDP });
-	pkt_udp(&p, sport, dport);
-	pkt_payload(&p, payload, 0x5a);
-	return p;
-}
-
 static struct pkt udp6(const char *src, const char *dst, uint16_t sport,
 		       uint16_t dport, size_t payload)
 {
@@ -46,19 +33,6 @@ static struct pkt udp6(const char *src, const char *dst, uint16_t sport,
 	pkt_eth(&p, PKT_ETH_IPV6);
 	pkt_ipv6(&p, &(struct ip6){ .src = src, .dst = dst, .next = PKT_P_UDP });
 	pkt_udp(&p, sport, dport);
-	pkt_payload(&p, payload, 0x5a);
-	return p;
-}
-
-static struct pkt tcp4(const char *src, const char *dst, uint16_t sport,
-		       uint16_t dport, uint8_t flags, size_t payload)
-{
-	struct pkt p;
-
-	pkt_init(&p);
-	pkt_eth(&p, PKT_ETH_IP);
-	pkt_ipv4(&p, &(struct ip4){ .src = src, .dst = dst, .proto = PKT_P_TCP });
-	pkt_tcp(&p, sport, dport, flags, 0);
 	pkt_payload(&p, payload, 0x5a);
 	return p;
 }
@@ -219,8 +193,8 @@ Test(flowtrack_bpf, udp_both_directions_are_one_flow)
 	struct ffpf_flow *f = tf_flow("flowtrack", true);
 	struct ffpf_flowtrack_mbuf *m = ft_mbuf(f, 0);
 	/* the client has the higher address: it is side 1 */
-	struct pkt q = udp4("10.0.0.9", "10.0.0.2", 40000, 53, 30);
-	struct pkt r = udp4("10.0.0.2", "10.0.0.9", 53, 40000, 200);
+	struct pkt q = pkt_udp4_ab("10.0.0.9", "10.0.0.2", 40000, 53, 30);
+	struct pkt r = pkt_udp4_ab("10.0.0.2", "10.0.0.9", 53, 40000, 200);
 	struct ffpf_ft_key k;
 	struct ffpf_ft_flow v;
 	__u8 a[16];
@@ -275,11 +249,11 @@ Test(flowtrack_bpf, tcp_conversation_is_one_flow)
 {
 	struct ffpf_flow *f = tf_flow("flowtrack", true);
 	const char *c = "10.0.0.1", *s = "10.0.0.2";
-	struct pkt syn = tcp4(c, s, 40000, 80, TH_SYN, 0);
-	struct pkt synack = tcp4(s, c, 80, 40000, TH_SYN | TH_ACK, 0);
-	struct pkt ack = tcp4(c, s, 40000, 80, TH_ACK, 0);
-	struct pkt req = tcp4(c, s, 40000, 80, TH_ACK | TH_PSH, 100);
-	struct pkt resp = tcp4(s, c, 80, 40000, TH_ACK | TH_PSH, 1000);
+	struct pkt syn = pkt_tcp4_ab(c, s, 40000, 80, TH_SYN, 0);
+	struct pkt synack = pkt_tcp4_ab(s, c, 80, 40000, TH_SYN | TH_ACK, 0);
+	struct pkt ack = pkt_tcp4_ab(c, s, 40000, 80, TH_ACK, 0);
+	struct pkt req = pkt_tcp4_ab(c, s, 40000, 80, TH_ACK | TH_PSH, 100);
+	struct pkt resp = pkt_tcp4_ab(s, c, 80, 40000, TH_ACK | TH_PSH, 1000);
 	struct ffpf_ft_key k;
 	struct ffpf_ft_flow v;
 	__u32 id;
@@ -311,8 +285,8 @@ Test(flowtrack_bpf, tcp_conversation_is_one_flow)
 Test(flowtrack_bpf, same_address_sides_are_ordered_by_port)
 {
 	struct ffpf_flow *f = tf_flow("flowtrack", true);
-	struct pkt syn = tcp4("10.0.0.1", "10.0.0.1", 50000, 80, TH_SYN, 0);
-	struct pkt synack = tcp4("10.0.0.1", "10.0.0.1", 80, 50000, TH_SYN | TH_ACK, 0);
+	struct pkt syn = pkt_tcp4_ab("10.0.0.1", "10.0.0.1", 50000, 80, TH_SYN, 0);
+	struct pkt synack = pkt_tcp4_ab("10.0.0.1", "10.0.0.1", 80, 50000, TH_SYN | TH_ACK, 0);
 	struct ffpf_ft_key k;
 	struct ffpf_ft_flow v;
 
@@ -444,8 +418,8 @@ Test(flowtrack_bpf, icmpv6_echo_request_and_reply_are_one_flow)
 Test(flowtrack_bpf, tcp_without_syn_has_unknown_initiator)
 {
 	struct ffpf_flow *f = tf_flow("flowtrack", true);
-	struct pkt ack = tcp4("10.0.0.1", "10.0.0.2", 40000, 80, TH_ACK, 10);
-	struct pkt synack = tcp4("10.0.0.2", "10.0.0.3", 80, 40001, TH_SYN | TH_ACK, 0);
+	struct pkt ack = pkt_tcp4_ab("10.0.0.1", "10.0.0.2", 40000, 80, TH_ACK, 10);
+	struct pkt synack = pkt_tcp4_ab("10.0.0.2", "10.0.0.3", 80, 40001, TH_SYN | TH_ACK, 0);
 	struct ffpf_ft_key k = { 0 };
 	struct ffpf_ft_flow v;
 	int fd = table_fd(f, 0);
@@ -474,7 +448,7 @@ Test(flowtrack_bpf, rst_without_flow_creates_nothing)
 {
 	struct ffpf_flow *f = tf_flow("flowtrack -> count", true);
 	struct ffpf_flowtrack_mbuf *m = ft_mbuf(f, 0);
-	struct pkt rst = tcp4("10.0.0.1", "10.0.0.2", 40000, 80, TH_RST | TH_ACK, 0);
+	struct pkt rst = pkt_tcp4_ab("10.0.0.1", "10.0.0.2", 40000, 80, TH_RST | TH_ACK, 0);
 
 	cr_expect_eq(run(f, &rst), 0, "no flow, no id");
 	cr_expect_eq(run(f, &rst), 0);
@@ -488,8 +462,8 @@ Test(flowtrack_bpf, rst_without_flow_creates_nothing)
 Test(flowtrack_bpf, rst_closes_the_flow)
 {
 	struct ffpf_flow *f = tf_flow("flowtrack", true);
-	struct pkt syn = tcp4("10.0.0.1", "10.0.0.2", 40000, 80, TH_SYN, 0);
-	struct pkt rst = tcp4("10.0.0.2", "10.0.0.1", 80, 40000, TH_RST | TH_ACK, 0);
+	struct pkt syn = pkt_tcp4_ab("10.0.0.1", "10.0.0.2", 40000, 80, TH_SYN, 0);
+	struct pkt rst = pkt_tcp4_ab("10.0.0.2", "10.0.0.1", 80, 40000, TH_RST | TH_ACK, 0);
 	struct ffpf_ft_key k;
 	struct ffpf_ft_flow v, v2;
 	__u32 id;
@@ -516,10 +490,10 @@ Test(flowtrack_bpf, fin_both_ways_is_closing_and_the_last_ack_counts)
 {
 	struct ffpf_flow *f = tf_flow("flowtrack", true);
 	const char *c = "10.0.0.1", *s = "10.0.0.2";
-	struct pkt syn = tcp4(c, s, 40000, 80, TH_SYN, 0);
-	struct pkt fin_c = tcp4(c, s, 40000, 80, TH_FIN | TH_ACK, 0);
-	struct pkt fin_s = tcp4(s, c, 80, 40000, TH_FIN | TH_ACK, 0);
-	struct pkt ack = tcp4(c, s, 40000, 80, TH_ACK, 0);
+	struct pkt syn = pkt_tcp4_ab(c, s, 40000, 80, TH_SYN, 0);
+	struct pkt fin_c = pkt_tcp4_ab(c, s, 40000, 80, TH_FIN | TH_ACK, 0);
+	struct pkt fin_s = pkt_tcp4_ab(s, c, 80, 40000, TH_FIN | TH_ACK, 0);
+	struct pkt ack = pkt_tcp4_ab(c, s, 40000, 80, TH_ACK, 0);
 	struct ffpf_ft_key k;
 	struct ffpf_ft_flow v;
 	__u64 end;
@@ -557,7 +531,7 @@ Test(flowtrack_bpf, full_table_passes_and_counts)
 	__u32 ids[20];
 
 	for (int i = 0; i < 20; i++) {
-		struct pkt p = udp4("10.0.0.1", "10.0.0.2", 1000 + i, 53, 10);
+		struct pkt p = pkt_udp4_ab("10.0.0.1", "10.0.0.2", 1000 + i, 53, 10);
 
 		ids[i] = run(f, &p);
 		if (!ids[i])
@@ -574,7 +548,7 @@ Test(flowtrack_bpf, full_table_passes_and_counts)
 	}
 	/* a tracked flow still counts when the table is full */
 	{
-		struct pkt p = udp4("10.0.0.2", "10.0.0.1", 53, 1000, 10);
+		struct pkt p = pkt_udp4_ab("10.0.0.2", "10.0.0.1", 53, 1000, 10);
 
 		cr_expect_eq(run(f, &p), ids[0]);
 	}
@@ -597,7 +571,7 @@ Test(flowtrack_bpf, untrackable_packets_pass_and_count_not_ip)
 	pkt_arp(&p[n]);
 	n++;
 	/* TCP header cut 4 bytes in */
-	p[n] = tcp4("10.0.0.1", "10.0.0.2", 1, 2, TH_ACK, 0);
+	p[n] = pkt_tcp4_ab("10.0.0.1", "10.0.0.2", 1, 2, TH_ACK, 0);
 	pkt_cut(&p[n], 14 + 20 + 4);
 	n++;
 	/* IPv4 IHL 4 */
@@ -663,7 +637,7 @@ Test(flowtrack_bpf, portless_protocols_are_address_pair_flows)
 Test(flowtrack_bpf, first_fragment_is_tracked)
 {
 	struct ffpf_flow *f = tf_flow("flowtrack", true);
-	struct pkt first, whole = udp4("10.0.0.1", "10.0.0.2", 7000, 7001, 8);
+	struct pkt first, whole = pkt_udp4_ab("10.0.0.1", "10.0.0.2", 7000, 7001, 8);
 	struct ffpf_ft_key k;
 	struct ffpf_ft_flow v;
 	__u32 id;
@@ -684,8 +658,8 @@ Test(flowtrack_bpf, first_fragment_is_tracked)
 Test(flowtrack_bpf, egress_build_tracks_too)
 {
 	struct ffpf_flow *f = tf_flow_on("flowtrack(size=64)", FFPF_HOOK_EGRESS, true);
-	struct pkt q = udp4("10.0.0.1", "10.0.0.2", 1234, 53, 20);
-	struct pkt r = udp4("10.0.0.2", "10.0.0.1", 53, 1234, 80);
+	struct pkt q = pkt_udp4_ab("10.0.0.1", "10.0.0.2", 1234, 53, 20);
+	struct pkt r = pkt_udp4_ab("10.0.0.2", "10.0.0.1", 53, 1234, 80);
 	struct ffpf_ft_key k;
 	struct ffpf_ft_flow v;
 	struct bpf_map_info info;
@@ -709,8 +683,8 @@ Test(flowtrack_bpf, two_instances_keep_separate_tables)
 {
 	struct ffpf_flow *a = tf_flow("match(udp) -> flowtrack", true);
 	struct ffpf_flow *b = tf_flow("flowtrack", true);
-	struct pkt u = udp4("10.0.0.1", "10.0.0.2", 1, 2, 0);
-	struct pkt t = tcp4("10.0.0.1", "10.0.0.2", 1, 2, TH_SYN, 0);
+	struct pkt u = pkt_udp4_ab("10.0.0.1", "10.0.0.2", 1, 2, 0);
+	struct pkt t = pkt_tcp4_ab("10.0.0.1", "10.0.0.2", 1, 2, TH_SYN, 0);
 
 	run(a, &u);
 	run(a, &t);
@@ -772,8 +746,8 @@ Test(flowtrack_bpf, two_cpus_on_one_flow_lose_no_packet)
 {
 	struct ffpf_flow *f;
 	struct ffpf_flowtrack_mbuf *m;
-	struct pkt q = udp4("10.0.0.1", "10.0.0.2", 4000, 4001, 10);
-	struct pkt r = udp4("10.0.0.2", "10.0.0.1", 4001, 4000, 50);
+	struct pkt q = pkt_udp4_ab("10.0.0.1", "10.0.0.2", 4000, 4001, 10);
+	struct pkt r = pkt_udp4_ab("10.0.0.2", "10.0.0.1", 4001, 4000, 50);
 	struct ffpf_ft_key k;
 	struct ffpf_ft_flow v;
 

@@ -341,21 +341,7 @@ ff_has_xdp() {
 # captures only packets received on IFACE (-Q in), i.e. exactly what an
 # XDP program on IFACE sees. Stop it with tcpdump_stop OUTFILE.
 ff_tcpdump_in_start() {
-	local ns=$1 ifc=$2 out=$3 filter=${4:-} err
-	err=$FF_TMP/tcpdump.$$.$RANDOM.err
-	local -a f=()
-	[[ -z "$filter" ]] || f=("$filter")
-	rm -f "$out"
-	ip netns exec "$ns" tcpdump -i "$ifc" -Q in -nn -U --immediate-mode -Z root \
-		-B 8192 -w "$out" "${f[@]}" >/dev/null 2>"$err" </dev/null &
-	local pid=$!
-	_FF_PIDS+=("$pid")
-	_FF_TCPDUMP[$out]=$pid
-	_FF_TCPDUMP_ERR[$out]=$err
-	if ! wait_for "grep -q 'listening on' '$err'" 10; then
-		echo "ffpf: tcpdump on $ns/$ifc not listening: $(tail -n 5 "$err")" >&2
-		return 1
-	fi
+	ff_tcpdump_dir_start "$1" "$2" in "$3" "${4:-}"
 }
 
 # ff_tcpdump_dropped OUTFILE: after tcpdump_stop, print how many packets
@@ -603,9 +589,9 @@ ff_bpf_held_ids() {
 # capture files written by `ffpf-bpf run -w` (issue 3)
 # ---------------------------------------------------------------------------
 
-# ff_tcpdump_dir_start NS IFACE DIR OUTFILE [FILTER]: like
-# ff_tcpdump_in_start, but for direction DIR (in, out or inout: tcpdump
-# -Q). Egress flows (TC) see what -Q out sees. Stop with tcpdump_stop.
+# ff_tcpdump_dir_start NS IFACE DIR OUTFILE [FILTER]: tcpdump on IFACE for
+# direction DIR (in, out or inout: tcpdump -Q) with an 8 MiB buffer. Egress
+# flows (TC) see what -Q out sees. Stop with tcpdump_stop OUTFILE.
 ff_tcpdump_dir_start() {
 	local ns=$1 ifc=$2 dir=$3 out=$4 filter=${5:-} err
 	err=$FF_TMP/tcpdump.$$.$RANDOM.err

@@ -53,18 +53,25 @@ static const char *const dir_word[] = { "", "src ", "dst " };
 static int set_err(struct ffpf_spec_error *err, int line, int col,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+static int vset_err(struct ffpf_spec_error *err, int line, int col,
+		    const char *fmt, va_list ap)
+{
+	if (err) {
+		err->line = line;
+		err->col = col;
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	}
+	return -EINVAL;
+}
+
 static int set_err(struct ffpf_spec_error *err, int line, int col,
 		   const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err) {
-		err->line = line;
-		err->col = col;
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	vset_err(err, line, col, fmt, ap);
+	va_end(ap);
 	return -EINVAL;
 }
 
@@ -749,16 +756,13 @@ static int arg_err(struct ffpf_spec_error *err, const struct ffpf_spec_arg *a,
 		   size_t off, const char *fmt, ...)
 {
 	va_list ap;
-	int line, col;
+	int line = 0, col = 0;
 
-	if (err) {
+	if (err)
 		arg_pos(a, off, &line, &col);
-		err->line = line;
-		err->col = col;
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	vset_err(err, line, col, fmt, ap);
+	va_end(ap);
 	return -EINVAL;
 }
 
