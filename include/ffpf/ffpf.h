@@ -356,6 +356,7 @@ FFPF_API int ffpf_ft_expire(struct ffpf_flow *flow, const struct ffpf_ft_key *ke
 
 struct ffpf_ft_stats {
 	size_t sz;
+	/* Counters of the table: summed over the flows that share it (.share) */
 	__u64 live;		/* flows in the table at the last sweep */
 	__u64 created;		/* flows the kernel inserted */
 	__u64 table_full;	/* packets of new flows the full table refused */

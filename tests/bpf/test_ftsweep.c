@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <unistd.h>
-#include <netinet/in.h>
 #include "harness.h"
 
 TestSuite(ftsweep, .init = tf_setup, .timeout = 60);
@@ -43,31 +42,6 @@ static struct ffpf_flowtrack_mbuf *ft_mbuf(struct ffpf_flow *f)
 	return ffpf_flow_filter_mbuf(f, 0, NULL);
 }
 
-static struct pkt udp(const char *src, const char *dst, uint16_t sp, uint16_t dp, size_t pay)
-{
-	struct pkt p;
-	struct ip4 ip = { .src = src, .dst = dst, .proto = IPPROTO_UDP };
-
-	pkt_init(&p);
-	pkt_eth(&p, 0x0800);
-	pkt_ipv4(&p, &ip);
-	pkt_udp(&p, sp, dp);
-	pkt_payload(&p, pay, 0xab);
-	return p;
-}
-
-static struct pkt tcp(const char *src, const char *dst, uint16_t sp, uint16_t dp, uint8_t fl)
-{
-	struct pkt p;
-	struct ip4 ip = { .src = src, .dst = dst, .proto = IPPROTO_TCP };
-
-	pkt_init(&p);
-	pkt_eth(&p, 0x0800);
-	pkt_ipv4(&p, &ip);
-	pkt_tcp(&p, sp, dp, fl, 0);
-	return p;
-}
-
 #define A "10.0.0.1"
 #define B "10.0.0.2"
 
@@ -75,7 +49,7 @@ Test(ftsweep, idle_ends_a_udp_flow_once_with_both_directions)
 {
 	struct recs *rs = calloc(1, sizeof(*rs));
 	struct ffpf_flow *f = tracked("flowtrack", rs);
-	struct pkt q = udp(B, A, 40000, 53, 20), r = udp(A, B, 53, 40000, 100);
+	struct pkt q = pkt_udp4_ab(B, A, 40000, 53, 20), r = pkt_udp4_ab(A, B, 53, 40000, 100);
 	const struct ffpf_ft_side *out, *in;
 
 	/* The client (B, the higher address) starts: it must be outbound. */
@@ -107,7 +81,8 @@ Test(ftsweep, rst_ends_with_reason_rst_and_creates_nothing_after)
 {
 	struct recs *rs = calloc(1, sizeof(*rs));
 	struct ffpf_flow *f = tracked("flowtrack", rs);
-	struct pkt syn = tcp(A, B, 1234, 80, TH_SYN), rst = tcp(B, A, 80, 1234, TH_RST | TH_ACK);
+	struct pkt syn = pkt_tcp4_ab(A, B, 1234, 80, TH_SYN, 0);
+	struct pkt rst = pkt_tcp4_ab(B, A, 80, 1234, TH_RST | TH_ACK, 0);
 	struct ffpf_ft_stats st = { .sz = sizeof(st) };
 
 	tf_run(f, &syn);
@@ -131,11 +106,11 @@ Test(ftsweep, fin_both_ways_lingers_for_the_last_ack)
 	struct recs *rs = calloc(1, sizeof(*rs));
 	struct ffpf_flow *f = tracked("flowtrack", rs);
 	struct pkt pk[] = {
-		tcp(A, B, 1234, 80, TH_SYN), tcp(B, A, 80, 1234, TH_SYN | TH_ACK),
-		tcp(A, B, 1234, 80, TH_ACK), tcp(A, B, 1234, 80, TH_FIN | TH_ACK),
-		tcp(B, A, 80, 1234, TH_FIN | TH_ACK),
+		pkt_tcp4_ab(A, B, 1234, 80, TH_SYN, 0), pkt_tcp4_ab(B, A, 80, 1234, TH_SYN | TH_ACK, 0),
+		pkt_tcp4_ab(A, B, 1234, 80, TH_ACK, 0), pkt_tcp4_ab(A, B, 1234, 80, TH_FIN | TH_ACK, 0),
+		pkt_tcp4_ab(B, A, 80, 1234, TH_FIN | TH_ACK, 0),
 	};
-	struct pkt last = tcp(A, B, 1234, 80, TH_ACK);
+	struct pkt last = pkt_tcp4_ab(A, B, 1234, 80, TH_ACK, 0);
 
 	for (size_t i = 0; i < sizeof(pk) / sizeof(pk[0]); i++)
 		tf_run(f, &pk[i]);
@@ -156,7 +131,7 @@ Test(ftsweep, forced_expiry_and_close_end_each_flow_once)
 {
 	struct recs *rs = calloc(1, sizeof(*rs));
 	struct ffpf_flow *f = tracked("flowtrack", rs);
-	struct pkt p1 = udp(A, B, 1000, 2000, 0), p2 = udp(A, B, 1001, 2000, 0);
+	struct pkt p1 = pkt_udp4_ab(A, B, 1000, 2000, 0), p2 = pkt_udp4_ab(A, B, 1001, 2000, 0);
 	struct ffpf_ft_key key;
 	struct ffpf_ft_flow v;
 	struct ffpf_pkt ctx;
@@ -171,7 +146,7 @@ Test(ftsweep, forced_expiry_and_close_end_each_flow_once)
 	memcpy(key.addr[1], ctx.daddr, 16);
 	key.port[0] = 1001;
 	key.port[1] = 2000;
-	key.proto = IPPROTO_UDP;
+	key.proto = PKT_P_UDP;
 	key.ip_ver = 4;
 	cr_assert_eq(ffpf_ft_lookup(f, &key, &v), 0, "normalised key of A:1001 -> B:2000");
 	cr_expect_eq(v.id, ctx.flow_id);
@@ -194,7 +169,7 @@ Test(ftsweep, full_table_evicts_the_oldest_with_a_record_each)
 	bool seen[20] = { 0 };
 
 	for (int i = 0; i < 20; i++) {
-		struct pkt p = udp(A, B, 3000 + i, 4000, 0);
+		struct pkt p = pkt_udp4_ab(A, B, 3000 + i, 4000, 0);
 
 		tf_run(f, &p);
 	}
@@ -222,7 +197,7 @@ Test(ftsweep, active_timeout_exports_a_long_flow)
 {
 	struct recs *rs = calloc(1, sizeof(*rs));
 	struct ffpf_flow *f = tracked("flowtrack", rs);
-	struct pkt p = udp(A, B, 5000, 6000, 10);
+	struct pkt p = pkt_udp4_ab(A, B, 5000, 6000, 10);
 
 	tf_run(f, &p);
 	__atomic_store_n(&ft_mbuf(f)->cfg.active_ns, 1, __ATOMIC_RELAXED);
@@ -248,7 +223,7 @@ Test(ftsweep, ingress_and_egress_share_one_table)
 	struct recs *rs = calloc(1, sizeof(*rs));
 	struct ffpf_flow *in = tracked("flowtrack", rs), *out;
 	FFPF_OPTS(ffpf_flow_opts, o, .name = "out", .hook = FFPF_HOOK_EGRESS, .share = in);
-	struct pkt q = udp(B, A, 40000, 53, 20), r = udp(A, B, 53, 40000, 100);
+	struct pkt q = pkt_udp4_ab(B, A, 40000, 53, 20), r = pkt_udp4_ab(A, B, 53, 40000, 100);
 	struct ffpf_pkt cin, cout;
 
 	out = ffpf_flow_create(TF_IFNAME, &o);
@@ -269,6 +244,16 @@ Test(ftsweep, ingress_and_egress_share_one_table)
 	cr_expect_eq(ffpf_ft_dir(&rs->r[0].flow, FFPF_FT_OUTBOUND)->packets, 1);
 	cr_expect_eq(ffpf_ft_dir(&rs->r[0].flow, FFPF_FT_INBOUND)->packets, 1);
 	cr_expect_eq(ffpf_ft_dir(&rs->r[0].flow, FFPF_FT_INBOUND)->bytes, r.len);
+	/* A flow first seen leaving counts in the table's stats too. */
+	{
+		struct pkt e = pkt_udp4_ab(A, B, 7000, 7001, 0);
+		struct ffpf_ft_stats st = { .sz = sizeof(st) };
+
+		cr_assert_eq(tf_run(out, &e), 0xffffffffu);
+		cr_assert_eq(ffpf_ft_stats(in, &st), 0);
+		cr_expect_eq(st.created, 2, "created %llu: the egress half's flow is missing",
+			     (unsigned long long)st.created);
+	}
 	ffpf_flow_close(out);
 	ffpf_flow_close(in);
 	free(rs);

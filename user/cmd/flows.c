@@ -92,30 +92,6 @@ static void on_end(struct ffpf_flow *flow, const struct ffpf_ft_record *rec, voi
 	c->records++;
 }
 
-/*
- * ffpf_ft_stats() counts the tracker flow's MBuf (the ingress half); the
- * egress half's flowtrack filter has its own: add its created, table_full
- * and rst_no_flow.
- */
-static void add_egress_counters(struct ffpf_flow *eg, struct ffpf_ft_stats *st)
-{
-	const struct ffpf_flowtrack_mbuf *mb;
-	int idx = ffpf_flow_nfilters(eg) - 1;
-
-	if (idx < 0 || strcmp(ffpf_flow_filter_class(eg, idx) ?: "", "flowtrack"))
-		return;
-	mb = ffpf_flow_filter_mbuf(eg, idx, NULL);
-	if (!mb)
-		return;
-	for (int c = 0; c < FFPF_MBUF_CPUS; c++) {
-		st->created += __atomic_load_n(&mb->cpu[c].ffpf_ft_created, __ATOMIC_RELAXED);
-		st->table_full += __atomic_load_n(&mb->cpu[c].ffpf_ft_table_full,
-						  __ATOMIC_RELAXED);
-		st->rst_no_flow += __atomic_load_n(&mb->cpu[c].ffpf_ft_rst_no_flow,
-						   __ATOMIC_RELAXED);
-	}
-}
-
 static const char flows_usage[] =
 "Usage: ffpf-bpf flows -i IF [--flow-spec SPEC] [--idle SEC] [--size N] [--active SEC]\n"
 "                      [--flows-out FILE] [--format csv|json] [--duration SEC] [-q]\n"
@@ -337,8 +313,7 @@ int cmd_flows(int argc, char **argv)
 		if (duration > 0 && t - start >= duration)
 			break;
 		if (t >= next) {
-			if (!quiet && !ffpf_ft_stats(in, &st) &&
-			    (add_egress_counters(eg, &st), 1))
+			if (!quiet && !ffpf_ft_stats(in, &st))
 				fprintf(stderr, "ffpf-bpf: flows: %.0fs live %llu ended %llu "
 					"table_full %llu\n", t - start,
 					(unsigned long long)st.live,
@@ -354,8 +329,6 @@ int cmd_flows(int argc, char **argv)
 	ffpf_flow_pause(eg);
 	ffpf_flow_pause(in);
 	have_stats = !ffpf_ft_stats(in, &st);
-	if (have_stats)
-		add_egress_counters(eg, &st);
 
 out:
 	ffpf_flow_close(eg);

@@ -309,7 +309,7 @@ static void fill_desc(struct ffpf_flow *flow, struct ffpf_flow_desc *d)
 /* ffpf_flow_opts.share: the same classes in the same order, already loaded. */
 static int set_share(struct ffpf_flow *flow)
 {
-	const struct ffpf_flow *sh = flow->share;
+	struct ffpf_flow *sh = flow->share;
 
 	if (!sh)
 		return 0;
@@ -324,7 +324,29 @@ static int set_share(struct ffpf_flow *flow)
 					sh->stages[i].cls->name);
 		flow->stages[i].share = &sh->stages[i];
 	}
+	/* The shared flow knows its sharers: state summed over all of them. */
+	flow->next_sharer = sh->sharers;
+	sh->sharers = flow;
 	return 0;
+}
+
+/* Undo set_share() in both directions when @flow closes. */
+static void unlink_share(struct ffpf_flow *flow)
+{
+	struct ffpf_flow **pp;
+
+	if (flow->share) {
+		for (pp = &flow->share->sharers; *pp; pp = &(*pp)->next_sharer) {
+			if (*pp == flow) {
+				*pp = flow->next_sharer;
+				break;
+			}
+		}
+	}
+	for (struct ffpf_flow *s = flow->sharers; s; s = s->next_sharer)
+		s->share = NULL;
+	flow->share = NULL;
+	flow->sharers = NULL;
 }
 
 static int alloc_index(struct ffpf_iface *ifc)
@@ -564,6 +586,7 @@ void ffpf_flow_close(struct ffpf_flow *flow)
 		return;
 	if (flow->instantiated) {
 		ffpf_ft_stop(flow);
+		unlink_share(flow);
 		ffpf_rx_remove(flow);
 		if (!flow->disconnected) {
 			ffpf_iface_remove_flow(flow->iface, flow->idx);

@@ -73,12 +73,28 @@ static struct ffpf_stage *ft_stage(struct ffpf_flow *flow)
 	return NULL;
 }
 
-static __u64 ft_counter(const struct ffpf_ft *ft, int word)
+static __u64 mbuf_word(const struct ffpf_flowtrack_mbuf *mb, int word)
 {
 	__u64 sum = 0;
 
 	for (int c = 0; c < FFPF_MBUF_CPUS; c++)
-		sum += __atomic_load_n(&ft->mbuf->cpu[c].spare[word], __ATOMIC_RELAXED);
+		sum += __atomic_load_n(&mb->cpu[c].spare[word], __ATOMIC_RELAXED);
+	return sum;
+}
+
+/*
+ * A flowtrack counter of the whole table: flows sharing it (e.g. the
+ * egress half of the flow, ffpf_flow_opts.share) each count into their
+ * own MBuf, so sum the filter at the same position in all of them.
+ */
+static __u64 ft_counter(const struct ffpf_ft *ft, int word)
+{
+	const struct ffpf_flow *root = ft->flow->share ? ft->flow->share : ft->flow;
+	long k = ft->st - ft->flow->stages;
+	__u64 sum = mbuf_word(root->stages[k].mbuf, word);
+
+	for (const struct ffpf_flow *s = root->sharers; s; s = s->next_sharer)
+		sum += mbuf_word(s->stages[k].mbuf, word);
 	return sum;
 }
 

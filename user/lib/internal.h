@@ -122,7 +122,9 @@ struct ffpf_flow {
 	__u32 ibuf_size;
 	struct ffpf_ibuf *ibuf;		/* rx flows: set by ffpf_rx_add() */
 	struct ffpf_ft *ft;		/* flow tracker (flowtrack.c), NULL until started */
-	struct ffpf_flow *share;	/* ffpf_flow_opts.share */
+	struct ffpf_flow *share;	/* ffpf_flow_opts.share, NULL once it closed */
+	struct ffpf_flow *sharers;	/* flows whose .share is this one ... */
+	struct ffpf_flow *next_sharer;	/* ... linked through this */
 	int nstages;
 	struct ffpf_stage stages[FFPF_MAX_STAGES];
 	struct ffpf_iface *iface;
