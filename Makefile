@@ -140,7 +140,7 @@ $(PC): user/lib/libffpfbpf.pc.in FORCE | $(OUT)
 FORCE:
 
 # --- command -----------------------------------------------------------
-$(OUT)/cmd/%.o: user/cmd/%.c $(LIB_HDRS) | $(OUT)/cmd
+$(OUT)/cmd/%.o: user/cmd/%.c $(LIB_HDRS) $(wildcard user/cmd/*.h) | $(OUT)/cmd
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 

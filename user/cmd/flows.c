@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cmd.h"
+#include "flowtop.h"
 
 #define FLOWS_TICK_MS 100
 
@@ -42,18 +43,6 @@ struct flows_ctx {
 	__u64 records;
 };
 
-static void format_addr(const struct ffpf_ft_key *k, int side, char *buf, size_t len)
-{
-	const __u8 *a = k->addr[side];
-
-	if (k->ip_ver == 4) {
-		if (!inet_ntop(AF_INET, a + 12, buf, len))
-			snprintf(buf, len, "?");
-	} else if (!inet_ntop(AF_INET6, a, buf, len)) {
-		snprintf(buf, len, "?");
-	}
-}
-
 static void on_end(struct ffpf_flow *flow, const struct ffpf_ft_record *rec, void *arg)
 {
 	struct flows_ctx *c = arg;
@@ -67,8 +56,8 @@ static void on_end(struct ffpf_flow *flow, const struct ffpf_ft_record *rec, voi
 	unsigned long long last_ms = rec->last_real_ns / 1000000;
 
 	(void)flow;
-	format_addr(&rec->key, s, src, sizeof(src));
-	format_addr(&rec->key, !s, dst, sizeof(dst));
+	flowtop_addr(&rec->key, s, src, sizeof(src));
+	flowtop_addr(&rec->key, !s, dst, sizeof(dst));
 	if (c->csv)
 		fprintf(c->out, "%u,%u,%s,%u,%s,%u,%s,%llu,%llu,%llu,%llu,%llu,%llu,%u,%u,%s\n",
 			rec->key.proto, rec->key.ip_ver, src, rec->key.port[s], dst,
@@ -95,6 +84,8 @@ static void on_end(struct ffpf_flow *flow, const struct ffpf_ft_record *rec, voi
 static const char flows_usage[] =
 "Usage: ffpf-bpf flows -i IF [--flow-spec SPEC] [--idle SEC] [--size N] [--active SEC]\n"
 "                      [--flows-out FILE] [--format csv|json] [--duration SEC] [-q]\n"
+"                      [--top | --no-top] [--rows N] [--sort bytes|packets|rate|age]\n"
+"                      [--interval SEC]\n"
 "\n"
 "Track the bidirectional flows of IF (ingress and egress, one table) and\n"
 "write one record per ended flow.\n"
@@ -107,7 +98,14 @@ static const char flows_usage[] =
 "  -o, --flows-out FILE records go to FILE (default: stdout)\n"
 "      --format F       json (JSON lines, default) or csv (with a header)\n"
 "  -d, --duration SEC   stop after SEC seconds (default: until Ctrl-C)\n"
-"  -q, --quiet          no status line every second\n";
+"  -q, --quiet          no status line every interval\n"
+"      --top            live table of the flows on stdout, and a final one at the\n"
+"                       end (default when stdout is a terminal and records go to\n"
+"                       a file); redrawn in place on a terminal, else blocks\n"
+"      --no-top         no live table\n"
+"      --rows N         flows in the live table (default 20; the final one has all)\n"
+"      --sort KEY       bytes (default), packets, rate or age\n"
+"      --interval SEC   table and status period (default 1)\n";
 
 enum {
 	OPT_SPEC = 256,
@@ -115,6 +113,11 @@ enum {
 	OPT_SIZE,
 	OPT_ACTIVE,
 	OPT_FORMAT,
+	OPT_TOP,
+	OPT_NO_TOP,
+	OPT_ROWS,
+	OPT_SORT,
+	OPT_INTERVAL,
 };
 
 int cmd_flows(int argc, char **argv)
@@ -129,6 +132,11 @@ int cmd_flows(int argc, char **argv)
 		{ "format",    required_argument, NULL, OPT_FORMAT },
 		{ "duration",  required_argument, NULL, 'd' },
 		{ "quiet",     no_argument,       NULL, 'q' },
+		{ "top",       no_argument,       NULL, OPT_TOP },
+		{ "no-top",    no_argument,       NULL, OPT_NO_TOP },
+		{ "rows",      required_argument, NULL, OPT_ROWS },
+		{ "sort",      required_argument, NULL, OPT_SORT },
+		{ "interval",  required_argument, NULL, OPT_INTERVAL },
 		{ "help",      no_argument,       NULL, 'h' },
 		{}
 	};
@@ -138,8 +146,11 @@ int cmd_flows(int argc, char **argv)
 	struct ffpf_flow *in = NULL, *eg = NULL;
 	struct ffpf_ft_stats st = { .sz = sizeof(st) };
 	char args[128] = "", spec[FFPF_SPEC_LEN + 64];
-	double duration = 0, start, next;
-	bool quiet = false, have_stats = false;
+	double duration = 0, interval = 1, start, next;
+	bool quiet = false, have_stats = false, to_stdout;
+	struct flowtop_opts to = { .rows = 20, .sort = FLOWTOP_BYTES };
+	struct flowtop *top = NULL;
+	int want_top = -1;	/* -1: when stdout is a terminal and records are not */
 	unsigned long long v;
 	int c, err, ret = 1;
 
@@ -199,6 +210,33 @@ int cmd_flows(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case OPT_TOP:
+		case OPT_NO_TOP:
+			want_top = c == OPT_TOP;
+			break;
+		case OPT_ROWS:
+			if (cmd_parse_u64(optarg, 100000, &v) || !v) {
+				fprintf(stderr, "ffpf-bpf flows: --rows '%s': expected 1 to 100000\n",
+					optarg);
+				goto usage;
+			}
+			to.rows = v;
+			break;
+		case OPT_SORT:
+			if (flowtop_parse_sort(optarg, &to.sort)) {
+				fprintf(stderr, "ffpf-bpf flows: --sort '%s': expected bytes, packets, "
+					"rate or age\n", optarg);
+				goto usage;
+			}
+			break;
+		case OPT_INTERVAL:
+			if (cmd_parse_seconds(optarg, &interval) || interval < 0.1 ||
+			    interval > 3600) {
+				fprintf(stderr, "ffpf-bpf flows: --interval '%s': expected 0.1 to 3600 "
+					"seconds\n", optarg);
+				goto usage;
+			}
+			break;
 		case 'h':
 			fputs(flows_usage, stdout);
 			return 0;
@@ -214,6 +252,16 @@ int cmd_flows(int argc, char **argv)
 		fprintf(stderr, "ffpf-bpf flows: no interface given: -i IF\n");
 		goto usage;
 	}
+
+	to_stdout = !out_path || !strcmp(out_path, "-");
+	if (want_top == 1 && to_stdout) {
+		fprintf(stderr, "ffpf-bpf flows: --top draws on stdout, where the records go: "
+			"give them a file with --flows-out FILE\n");
+		goto usage;
+	}
+	if (want_top == -1)
+		want_top = !to_stdout && isatty(STDOUT_FILENO);
+	to.ansi = want_top && isatty(STDOUT_FILENO);
 
 	if (size >= 0)
 		snprintf(args + strlen(args), sizeof(args) - strlen(args), "%ssize=%lld",
@@ -234,7 +282,7 @@ int cmd_flows(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	if (out_path && strcmp(out_path, "-")) {
+	if (!to_stdout) {
 		ctx.out = fopen(out_path, "w");
 		if (!ctx.out) {
 			fprintf(stderr, "ffpf-bpf flows: %s: %s\n", out_path, strerror(errno));
@@ -303,25 +351,33 @@ int cmd_flows(int argc, char **argv)
 		goto out;
 	}
 	fprintf(stderr, "ffpf-bpf: flows: tracking on %s\n", ifname);
+	if (want_top && !(top = flowtop_new(&to))) {
+		fprintf(stderr, "ffpf-bpf flows: live table: %s\n", strerror(ENOMEM));
+		goto out;
+	}
 
 	ret = 0;
 	start = cmd_now();
-	next = start + 1;
+	next = start + interval;
 	while (!cmd_stop) {
 		double t = cmd_now();
 
 		if (duration > 0 && t - start >= duration)
 			break;
 		if (t >= next) {
-			if (!quiet && !ffpf_ft_stats(in, &st))
-				fprintf(stderr, "ffpf-bpf: flows: %.0fs live %llu ended %llu "
-					"table_full %llu\n", t - start,
-					(unsigned long long)st.live,
-					(unsigned long long)st.records,
-					(unsigned long long)st.table_full);
-			next += 1;
+			if (!ffpf_ft_stats(in, &st)) {
+				if (top)
+					flowtop_draw(top, stdout, in, ifname, &st, false);
+				else if (!quiet)
+					fprintf(stderr, "ffpf-bpf: flows: %.0fs live %llu ended %llu "
+						"table_full %llu\n", t - start,
+						(unsigned long long)st.live,
+						(unsigned long long)st.records,
+						(unsigned long long)st.table_full);
+			}
+			next += interval;
 			if (next < t)
-				next = t + 1;
+				next = t + interval;
 		}
 		usleep(FLOWS_TICK_MS * 1000);
 	}
@@ -329,10 +385,14 @@ int cmd_flows(int argc, char **argv)
 	ffpf_flow_pause(eg);
 	ffpf_flow_pause(in);
 	have_stats = !ffpf_ft_stats(in, &st);
+	/* the final table: every flow still live, before close ends them */
+	if (top && have_stats)
+		flowtop_draw(top, stdout, in, ifname, &st, true);
 
 out:
 	ffpf_flow_close(eg);
 	ffpf_flow_close(in);	/* ends every live flow through on_end */
+	flowtop_free(top);
 	if (ctx.out) {
 		if (fflush(ctx.out) || ferror(ctx.out)) {
 			fprintf(stderr, "ffpf-bpf flows: writing records: %s\n", strerror(errno));
