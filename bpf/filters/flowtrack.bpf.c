@@ -57,7 +57,24 @@ struct {
 	__type(value, struct ffpf_ft_flow);
 } flowtrack_table SEC(".maps");
 
-/* This CPU's current block of flow ids: [next, end). */
+/*
+ * Flow id -> key, so that user space can read a packet's flow from the id
+ * the packet carries (ffpf_ft_lookup_id). Written once at creation,
+ * deleted by the sweeper right after the flow; a quarter more entries than
+ * the table, for the flows created between those two deletes.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FFPF_FT_SIZE_DEFAULT + FFPF_FT_SIZE_DEFAULT / 4);
+	__type(key, __u32);
+	__type(value, struct ffpf_ft_key);
+} flowtrack_byid SEC(".maps");
+
+/*
+ * This CPU's current block of flow ids: [next, end). The XDP and TC
+ * halves of a shared table share this per-CPU word too; they cannot
+ * interleave on one CPU, as both run with bottom halves disabled.
+ */
 struct ft_ids {
 	__u32 next;
 	__u32 end;
@@ -336,6 +353,8 @@ static __always_inline int flowtrack_body(struct ffpf_pkt *p)
 		err = ft_create(&key, p, s, tcpf, now, &id);
 		if (!err) {
 			ffpf_add(&c->ffpf_ft_created, 1);
+			if (!id || bpf_map_update_elem(&flowtrack_byid, &id, &key, BPF_ANY))
+				ffpf_add(&c->ffpf_ft_unindexed, 1);
 			p->flow_id = id;
 			return FFPF_V_ACCEPT;
 		}

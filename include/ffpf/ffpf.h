@@ -351,6 +351,15 @@ FFPF_API int ffpf_ft_foreach(struct ffpf_flow *flow, ffpf_ft_flow_fn fn, void *c
 FFPF_API int ffpf_ft_lookup(struct ffpf_flow *flow, const struct ffpf_ft_key *key,
 			    struct ffpf_ft_flow *out);
 
+/*
+ * The flow of a packet, from its flow id (ffpf_packet.flow_id): its key
+ * and current counters (either may be NULL). -ENOENT once the flow ended.
+ * Two lookups in the kernel's maps (~1 us): for every packet of a busy
+ * flow, keep what you read.
+ */
+FFPF_API int ffpf_ft_lookup_id(struct ffpf_flow *flow, __u32 id, struct ffpf_ft_key *key,
+			       struct ffpf_ft_flow *out);
+
 /* End one flow now (reason FFPF_FT_END_FORCED); -ENOENT if not live. */
 FFPF_API int ffpf_ft_expire(struct ffpf_flow *flow, const struct ffpf_ft_key *key);
 
@@ -364,6 +373,7 @@ struct ffpf_ft_stats {
 	__u64 not_ip;		/* packets without a 5-tuple (passed, untracked) */
 	__u64 ended[8];		/* records by enum ffpf_ft_reason */
 	__u64 records;		/* records handed to on_end, all reasons */
+	__u64 unindexed;	/* flows ffpf_ft_lookup_id() cannot find (id map full) */
 	size_t :0;
 };
 

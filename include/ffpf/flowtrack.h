@@ -100,6 +100,7 @@ struct ffpf_ft_cfg {
 #define ffpf_ft_table_full	spare[1]	/* packets of new flows not inserted: table full */
 #define ffpf_ft_rst_no_flow	spare[2]	/* RST without a flow: not created */
 #define ffpf_ft_not_ip		spare[3]	/* packets without an IP/L4 5-tuple: passed, untracked */
+#define ffpf_ft_unindexed	spare[4]	/* flows created without an id -> key entry */
 
 struct ffpf_flowtrack_mbuf {
 	struct ffpf_ft_cfg cfg;

@@ -161,6 +161,65 @@ Test(ftsweep, forced_expiry_and_close_end_each_flow_once)
 	free(rs);
 }
 
+Test(ftsweep, a_packets_flow_id_finds_its_flow_until_it_ends)
+{
+	struct recs *rs = calloc(1, sizeof(*rs));
+	struct ffpf_flow *f = tracked("flowtrack(size=16)", rs);
+	struct pkt q = pkt_udp4_ab(B, A, 7000, 53, 10), r = pkt_udp4_ab(A, B, 53, 7000, 90);
+	struct ffpf_ft_stats st = { .sz = sizeof(st) };
+	struct ffpf_ft_key key;
+	struct ffpf_ft_flow v;
+	struct ffpf_pkt ctx;
+	__u32 id, ids[20];
+
+	tf_run(f, &q);
+	tf_pctx(f, &ctx);
+	id = ctx.flow_id;
+	cr_assert_neq(id, 0);
+	tf_run(f, &r);
+	tf_pctx(f, &ctx);
+	cr_assert_eq(ctx.flow_id, id, "the reply carries the same id");
+	cr_assert_eq(ffpf_ft_lookup_id(f, id, &key, &v), 0);
+	cr_expect_eq(v.id, id);
+	cr_expect_eq(key.port[0], 53, "side 0 is A:53 (the lower address)");
+	cr_expect_eq(key.port[1], 7000);
+	cr_expect_eq(ffpf_ft_dir(&v, FFPF_FT_OUTBOUND)->bytes, q.len, "B started: outbound");
+	cr_expect_eq(ffpf_ft_dir(&v, FFPF_FT_INBOUND)->bytes, r.len);
+	cr_expect_eq(ffpf_ft_lookup_id(f, id, NULL, NULL), 0, "key and counters optional");
+	cr_expect_eq(ffpf_ft_lookup_id(f, id + 1000, &key, &v), -ENOENT);
+	cr_expect_eq(ffpf_ft_lookup_id(f, 0, &key, &v), -EINVAL, "0 is no flow");
+	cr_assert_eq(ffpf_ft_expire(f, &key), 0);
+	cr_expect_eq(ffpf_ft_lookup_id(f, id, &key, &v), -ENOENT, "gone once ended");
+
+	/* Evictions clean the index as well: 20 flows through a table of 16. */
+	for (int i = 0; i < 20; i++) {
+		struct pkt p = pkt_udp4_ab(A, B, 3000 + i, 4000, 0);
+
+		tf_run(f, &p);
+		tf_pctx(f, &ctx);
+		ids[i] = ctx.flow_id;
+	}
+	ffpf_ft_sweep(f);
+	for (int i = 0, found = 0; i < 20; i++) {
+		int err = ffpf_ft_lookup_id(f, ids[i], &key, &v);
+
+		if (i >= 16) {
+			cr_expect_eq(ids[i], 0, "refused by the full table: no id");
+			continue;
+		}
+		found += !err;
+		cr_expect(err == 0 || err == -ENOENT);
+		if (!err)
+			cr_expect_eq(key.port[0], 3000 + i);
+		if (i == 15)
+			cr_expect_eq(found, 12, "the 12 flows left after eviction, and no other");
+	}
+	cr_assert_eq(ffpf_ft_stats(f, &st), 0);
+	cr_expect_eq(st.unindexed, 0);
+	ffpf_flow_close(f);
+	free(rs);
+}
+
 Test(ftsweep, full_table_evicts_the_oldest_with_a_record_each)
 {
 	struct recs *rs = calloc(1, sizeof(*rs));

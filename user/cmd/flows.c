@@ -409,8 +409,11 @@ out:
 				(unsigned long long)ctx.ended[r]);
 			first = 0;
 		}
-		fprintf(stderr, "), table_full %llu, rst_no_flow %llu\n",
+		fprintf(stderr, "), table_full %llu, rst_no_flow %llu",
 			(unsigned long long)st.table_full, (unsigned long long)st.rst_no_flow);
+		if (st.unindexed)	/* only if the id index overflowed */
+			fprintf(stderr, ", unindexed %llu", (unsigned long long)st.unindexed);
+		fputc('\n', stderr);
 	}
 	return ret;
 usage:

@@ -53,12 +53,16 @@ static int flowtrack_prepare(struct bpf_object *obj, const void *cfg)
 {
 	const struct ffpf_ft_cfg *c = cfg;
 	struct bpf_map *map = bpf_object__find_map_by_name(obj, "flowtrack_table");
+	struct bpf_map *byid = bpf_object__find_map_by_name(obj, "flowtrack_byid");
+	__u32 size = c->size ? c->size : FFPF_FT_SIZE_DEFAULT;
+	int err;
 
-	if (!map)
+	if (!map || !byid)
 		return -ENOENT;
 	if (bpf_map__fd(map) >= 0)	/* shared with another flow's table: its size */
 		return 0;
-	return bpf_map__set_max_entries(map, c->size ? c->size : FFPF_FT_SIZE_DEFAULT);
+	err = bpf_map__set_max_entries(map, size);
+	return err ?: bpf_map__set_max_entries(byid, size + size / 4);
 }
 
 /* Extra members (e.g. .prepare) after TYPE. */

@@ -37,6 +37,7 @@ struct ffpf_ft {
 	struct ffpf_flow *flow;
 	struct ffpf_stage *st;
 	int table_fd;
+	int byid_fd;			/* flow id -> key */
 	struct ffpf_flowtrack_mbuf *mbuf;
 	ffpf_ft_end_fn on_end;
 	void *ctx;
@@ -150,6 +151,9 @@ static int ft_end(struct ffpf_ft *ft, const struct ffpf_ft_key *key, int reason)
 
 	if (bpf_map_lookup_and_delete_elem(ft->table_fd, key, &rec.flow))
 		return -errno;
+	/* after the flow: a lookup by id in between finds no flow, not a stale one */
+	if (rec.flow.id)
+		bpf_map_delete_elem(ft->byid_fd, &rec.flow.id);
 	off = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
 	rec.first_real_ns = rec.flow.first_ns + off;
 	rec.last_real_ns = rec.flow.last_ns + off;
@@ -245,12 +249,13 @@ int ffpf_ft_start(struct ffpf_flow *flow, const struct ffpf_ft_opts *opts)
 	ft->st = st;
 	ft->mbuf = st->mbuf;
 	ft->table_fd = ffpf_stage_map_fd(st, "flowtrack_table");
+	ft->byid_fd = ffpf_stage_map_fd(st, "flowtrack_byid");
 	ft->cap = ft->mbuf->cfg.size ? ft->mbuf->cfg.size : FFPF_FT_SIZE_DEFAULT;
 	ft->ents = calloc(ft->cap, sizeof(*ft->ents));
 	ft->bkeys = calloc(FT_BATCH, sizeof(*ft->bkeys));
 	ft->bvals = calloc(FT_BATCH, sizeof(*ft->bvals));
-	if (ft->table_fd < 0 || !ft->ents || !ft->bkeys || !ft->bvals) {
-		int err = ft->table_fd < 0 ? ft->table_fd : -ENOMEM;
+	if (ft->table_fd < 0 || ft->byid_fd < 0 || !ft->ents || !ft->bkeys || !ft->bvals) {
+		int err = ft->table_fd < 0 ? ft->table_fd : ft->byid_fd < 0 ? ft->byid_fd : -ENOMEM;
 
 		ft_free(ft);
 		return err;
@@ -320,6 +325,25 @@ int ffpf_ft_lookup(struct ffpf_flow *flow, const struct ffpf_ft_key *key,
 	return bpf_map_lookup_elem(flow->ft->table_fd, key, out) ? -errno : 0;
 }
 
+int ffpf_ft_lookup_id(struct ffpf_flow *flow, __u32 id, struct ffpf_ft_key *key,
+		      struct ffpf_ft_flow *out)
+{
+	struct ffpf_ft_key k;
+
+	if (!flow || !flow->ft || !id)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(flow->ft->byid_fd, &id, &k))
+		return -errno;
+	if (out && bpf_map_lookup_elem(flow->ft->table_fd, &k, out))
+		return -errno;
+	/* the key's entry may hold a newer flow only after a wrap of 2^32 ids */
+	if (out && out->id != id)
+		return -ENOENT;
+	if (key)
+		*key = k;
+	return 0;
+}
+
 int ffpf_ft_expire(struct ffpf_flow *flow, const struct ffpf_ft_key *key)
 {
 	int err;
@@ -348,6 +372,7 @@ int ffpf_ft_stats(struct ffpf_flow *flow, struct ffpf_ft_stats *st)
 	full.table_full = ft_counter(ft, 1);
 	full.rst_no_flow = ft_counter(ft, 2);
 	full.not_ip = ft_counter(ft, 3);
+	full.unindexed = ft_counter(ft, 4);
 	return ffpf_copy_sized(st, &full, sizeof(full));
 }
 
