@@ -353,6 +353,54 @@ for _ in range(n):
 ' "$n" "$port" "$size" "$dst"
 }
 
+# start_udp_echo PORT: UDP echo server on PORT (IPv4 and IPv6) in the server
+# namespace: every datagram goes back to its sender, unchanged.
+start_udp_echo() {
+	local port=${1:?usage: start_udp_echo PORT} f
+	f=$FF_TMP/udpecho_$port.ready
+	rm -f "$f"
+	ns_bg "$NS_S" "$FF_TMP/udpecho_$port.log" "$FF_PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", int(sys.argv[1])))
+open(sys.argv[2], "w").write("ready\n")
+while True:
+    data, peer = s.recvfrom(65535)
+    s.sendto(data, peer)
+' "$port" "$f"
+	if ! wait_for "[[ -s '$f' ]]" 10; then
+		_ff_die "udp echo on port $port did not start: $(tail -n 5 "$FF_TMP/udpecho_$port.log")"
+		return 1
+	fi
+}
+
+# udp_request N PORT [SIZE] [DST]: from one client socket (one flow), send N
+# requests of SIZE bytes (default 64) to the echo server at DST (default
+# IP_S), each after the previous reply; prints the replies received (a
+# lost one waits 1 s and is not re-sent).
+udp_request() {
+	local n=${1:?usage: udp_request N PORT [SIZE] [DST]} port=${2:?usage: udp_request N PORT [SIZE] [DST]}
+	local size=${3:-64} dst=${4:-$IP_S}
+	ns_c "$FF_PYTHON" -c '
+import socket, sys
+n, port, size, dst = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.settimeout(1.0)
+payload = bytes(i & 0xff for i in range(size))
+got = 0
+for _ in range(n):
+    s.sendto(payload, (dst, port))
+    try:
+        if s.recv(65535) == payload:
+            got += 1
+    except socket.timeout:
+        pass
+print(got)
+' "$n" "$port" "$size" "$dst"
+}
+
 # ---------------------------------------------------------------------------
 # tcpdump
 # ---------------------------------------------------------------------------
