@@ -124,6 +124,40 @@ tshark -r "$CAP" -T fields -e frame.number -e ip.src -e ip.dst -e icmp.type -e f
 	2>/dev/null | head -n 10 | sed 's/^/    /'
 cap_n=$(tshark -r "$CAP" 2>/dev/null | wc -l)
 
+say "Tracking flows: both directions of each conversation, one record per flow"
+RECS=$FF_TMP/flows.jsonl
+echo "  ffpf-bpf flows -i $IF_S --flows-out flows.jsonl --top --rows 8 --duration 4"
+nsenter --net="/run/netns/$NS_S" -- "$FFPF" flows -i "$IF_S" --flows-out "$RECS" --top \
+	--rows 8 --duration 4 >"$FF_TMP/top.txt" 2>"$FF_TMP/flows.txt" </dev/null &
+flows_pid=$!
+if wait_for "grep -qs 'flows: tracking on' '$FF_TMP/flows.txt'" 15; then
+	for f in 100k.bin 1m.bin; do
+		ns_c curl -s -o /dev/null "$FF_HTTP_URL/$f" || true
+	done
+	udp_send 5 5353 100 || true
+	ns_c ping -c 3 -i 0.2 -q "$IP_S" >/dev/null || true
+fi
+wait "$flows_pid" 2>/dev/null || true
+echo "  the final table (what was live when it stopped):"
+awk '/^final: /{p=1} p' "$FF_TMP/top.txt" | sed 's/^/    /'
+echo "  the records (flows.jsonl), one per flow, with why it ended:"
+"$FF_PYTHON" - "$RECS" <<'PY' | sed 's/^/    /'
+import json, sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r["proto"] not in (1, 6, 17):
+        continue
+    if r["proto"] == 1:   # dst_port: type << 8 | code, src_port: echo id
+        ends = "%s -> %s (echo id %d)" % (r["src_addr"], r["dst_addr"], r["src_port"])
+    else:
+        ends = "%s:%s -> %s:%s" % (r["src_addr"], r["src_port"], r["dst_addr"], r["dst_port"])
+    print("%-4s %s  out %d pkts %d B, in %d pkts %d B, %s" % (
+        {1: "icmp", 6: "tcp", 17: "udp"}[r["proto"]], ends, r["out_packets"], r["out_bytes"],
+        r["in_packets"], r["in_bytes"], r["reason"]))
+PY
+tail -n 1 "$FF_TMP/flows.txt" | sed 's/^/  /'
+nrecs=$(grep -c . "$RECS" || true)
+
 say "What you saw"
 cat <<EOF
 ffpf-bpf attached one XDP program to $IF_S. Every packet arriving on
@@ -145,6 +179,11 @@ counters; the summary above is what each flow and each of its filters saw.
 The capture ran the ping flow on both hooks of $IF_S: ingress (XDP) saw the
 echo requests, egress (TC) the replies; $cap_n packets went into one pcapng,
 copied to user space while the packets went on as usual.
+
+The flow tracker ran on both hooks of $IF_S with one shared table, so each
+conversation is one flow with both directions counted; $nrecs flows ended,
+each in exactly one record (fin: both sides closed; closed: still live when
+the command stopped). --ipfix HOST:PORT would export them to a collector.
 
 The last line of the summary is the interface as a whole: every packet received, those
 at least one flow accepted (the datagrams sample(2) skipped and the IPv6

@@ -229,7 +229,8 @@ if len(icmp) == 1:
     check("icmp echo flow: %d requests, %d replies" % (pings, pings),
           (r["out_packets"], r["in_packets"]) == (pings, pings) and
           r["out_packets"] + r["in_packets"] == frames and
-          r["out_bytes"] + r["in_bytes"] == byts,
+          r["out_bytes"] + r["in_bytes"] == byts and
+          r["dst_port"] == 8 << 8 and r["initiator"] == "src" and r["src_addr"] != ip_s,
           "ours %d/%d (%d bytes), capture %d frames %d bytes" % (
               r["out_packets"], r["in_packets"], r["out_bytes"] + r["in_bytes"], frames, byts))
 else:

@@ -54,14 +54,18 @@ static void on_end(struct ffpf_flow *flow, const struct ffpf_ft_record *rec, voi
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 	unsigned long long first_ms = rec->first_real_ns / 1000000;
 	unsigned long long last_ms = rec->last_real_ns / 1000000;
+	/* ICMP's port[] is not per side but type << 8 | code, echo id: as in
+	 * NetFlow, type and code go in dst_port (and the id in src_port) */
+	bool icmp = rec->key.proto == 1 || rec->key.proto == 58;
+	unsigned sport = icmp ? rec->key.port[1] : rec->key.port[s];
+	unsigned dport = icmp ? rec->key.port[0] : rec->key.port[!s];
 
 	(void)flow;
 	flowtop_addr(&rec->key, s, src, sizeof(src));
 	flowtop_addr(&rec->key, !s, dst, sizeof(dst));
 	if (c->csv)
 		fprintf(c->out, "%u,%u,%s,%u,%s,%u,%s,%llu,%llu,%llu,%llu,%llu,%llu,%u,%u,%s\n",
-			rec->key.proto, rec->key.ip_ver, src, rec->key.port[s], dst,
-			rec->key.port[!s], known ? "src" : "unknown",
+			rec->key.proto, rec->key.ip_ver, src, sport, dst, dport, known ? "src" : "unknown",
 			(unsigned long long)o->packets, (unsigned long long)o->bytes,
 			(unsigned long long)in->packets, (unsigned long long)in->bytes,
 			first_ms, last_ms, o->tcp_flags, in->tcp_flags, reason_name(rec->reason));
@@ -71,8 +75,7 @@ static void on_end(struct ffpf_flow *flow, const struct ffpf_ft_record *rec, voi
 			"\"out_packets\":%llu,\"out_bytes\":%llu,\"in_packets\":%llu,"
 			"\"in_bytes\":%llu,\"first_ms\":%llu,\"last_ms\":%llu,"
 			"\"tcp_flags_out\":%u,\"tcp_flags_in\":%u,\"reason\":\"%s\"}\n",
-			rec->key.proto, rec->key.ip_ver, src, rec->key.port[s], dst,
-			rec->key.port[!s], known ? "src" : "unknown",
+			rec->key.proto, rec->key.ip_ver, src, sport, dst, dport, known ? "src" : "unknown",
 			(unsigned long long)o->packets, (unsigned long long)o->bytes,
 			(unsigned long long)in->packets, (unsigned long long)in->bytes,
 			first_ms, last_ms, o->tcp_flags, in->tcp_flags, reason_name(rec->reason));
