@@ -188,6 +188,24 @@ Test(flowtrack_bpf, table_is_sized_from_the_configuration)
 	ffpf_flow_close(a);
 }
 
+Test(flowtrack_bpf, a_table_of_1Mi_flows_loads_and_tracks)
+{
+	struct ffpf_flow *f = tf_flow("flowtrack(size=1048576)", true);
+	struct pkt p = pkt_udp4_ab("10.0.0.1", "10.0.0.2", 1, 2, 0);
+	struct ffpf_ft_key k;
+	struct ffpf_ft_flow v;
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	cr_assert_eq(bpf_obj_get_info_by_fd(table_fd(f, 0), &info, &len), 0);
+	cr_expect_eq(info.max_entries, 1048576);
+	cr_assert_neq(run(f, &p), 0, "a flow id");
+	only_flow(table_fd(f, 0), &k, &v);
+	cr_expect_eq(v.side[0].packets, 1);
+	ffpf_flow_close(f);
+}
+
 Test(flowtrack_bpf, udp_both_directions_are_one_flow)
 {
 	struct ffpf_flow *f = tf_flow("flowtrack", true);
