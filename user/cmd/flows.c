@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <ffpf/ipfix.h>
 #include "cmd.h"
 #include "flowtop.h"
 
@@ -39,6 +40,7 @@ static const char *reason_name(unsigned r)
 struct flows_ctx {
 	FILE *out;
 	bool csv;
+	struct ffpf_ipfix *ipfix;	/* --ipfix: the exporter, else NULL */
 	__u64 ended[8];
 	__u64 records;
 };
@@ -80,15 +82,17 @@ static void on_end(struct ffpf_flow *flow, const struct ffpf_ft_record *rec, voi
 			(unsigned long long)in->packets, (unsigned long long)in->bytes,
 			first_ms, last_ms, o->tcp_flags, in->tcp_flags, reason_name(rec->reason));
 	fflush(c->out);
+	if (c->ipfix)
+		ffpf_ipfix_add(c->ipfix, rec);	/* failures: counted as lost */
 	c->ended[rec->reason < 8 ? rec->reason : 0]++;
 	c->records++;
 }
 
 static const char flows_usage[] =
 "Usage: ffpf-bpf flows -i IF [--flow-spec SPEC] [--idle SEC] [--size N] [--active SEC]\n"
-"                      [--flows-out FILE] [--format csv|json] [--duration SEC] [-q]\n"
-"                      [--top | --no-top] [--rows N] [--sort bytes|packets|rate|age]\n"
-"                      [--interval SEC]\n"
+"                      [--flows-out FILE] [--format csv|json] [--ipfix HOST:PORT]\n"
+"                      [--duration SEC] [-q] [--top | --no-top] [--rows N]\n"
+"                      [--sort bytes|packets|rate|age] [--interval SEC]\n"
 "\n"
 "Track the bidirectional flows of IF (ingress and egress, one table) and\n"
 "write one record per ended flow.\n"
@@ -100,6 +104,8 @@ static const char flows_usage[] =
 "      --active SEC     active timeout, 0: none (default)\n"
 "  -o, --flows-out FILE records go to FILE (default: stdout)\n"
 "      --format F       json (JSON lines, default) or csv (with a header)\n"
+"      --ipfix HOST:PORT also export every ended flow to an IPFIX collector\n"
+"                       over UDP ([IPV6]:PORT for an IPv6 address)\n"
 "  -d, --duration SEC   stop after SEC seconds (default: until Ctrl-C)\n"
 "  -q, --quiet          no status line every interval\n"
 "      --top            live table of the flows on stdout, and a final one at the\n"
@@ -121,6 +127,7 @@ enum {
 	OPT_ROWS,
 	OPT_SORT,
 	OPT_INTERVAL,
+	OPT_IPFIX,
 };
 
 int cmd_flows(int argc, char **argv)
@@ -133,6 +140,7 @@ int cmd_flows(int argc, char **argv)
 		{ "active",    required_argument, NULL, OPT_ACTIVE },
 		{ "flows-out", required_argument, NULL, 'o' },
 		{ "format",    required_argument, NULL, OPT_FORMAT },
+		{ "ipfix",     required_argument, NULL, OPT_IPFIX },
 		{ "duration",  required_argument, NULL, 'd' },
 		{ "quiet",     no_argument,       NULL, 'q' },
 		{ "top",       no_argument,       NULL, OPT_TOP },
@@ -143,11 +151,12 @@ int cmd_flows(int argc, char **argv)
 		{ "help",      no_argument,       NULL, 'h' },
 		{}
 	};
-	const char *ifname = NULL, *pre = NULL, *out_path = NULL;
+	const char *ifname = NULL, *pre = NULL, *out_path = NULL, *ipfix = NULL;
 	long long idle = -1, size = -1, active = -1;
 	struct flows_ctx ctx = {0};
 	struct ffpf_flow *in = NULL, *eg = NULL;
 	struct ffpf_ft_stats st = { .sz = sizeof(st) };
+	struct ffpf_ipfix_stats ist = { .sz = sizeof(ist) };
 	char args[128] = "", spec[FFPF_SPEC_LEN + 64];
 	double duration = 0, interval = 1, start, next;
 	bool quiet = false, have_stats = false, to_stdout;
@@ -202,6 +211,9 @@ int cmd_flows(int argc, char **argv)
 					optarg);
 				goto usage;
 			}
+			break;
+		case OPT_IPFIX:
+			ipfix = optarg;
 			break;
 		case 'd':
 			if (cmd_parse_seconds(optarg, &duration) || duration <= 0) {
@@ -285,10 +297,21 @@ int cmd_flows(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	if (ipfix) {
+		ctx.ipfix = ffpf_ipfix_open(ipfix, NULL);	/* prints why not */
+		if (!ctx.ipfix && errno == EINVAL)
+			goto usage;
+		if (!ctx.ipfix) {
+			fprintf(stderr, "ffpf-bpf flows: --ipfix '%s': %s\n", ipfix,
+				strerror(errno));
+			return 1;
+		}
+	}
 	if (!to_stdout) {
 		ctx.out = fopen(out_path, "w");
 		if (!ctx.out) {
 			fprintf(stderr, "ffpf-bpf flows: %s: %s\n", out_path, strerror(errno));
+			ffpf_ipfix_close(ctx.ipfix);
 			return 1;
 		}
 	} else {
@@ -378,6 +401,8 @@ int cmd_flows(int argc, char **argv)
 						(unsigned long long)st.records,
 						(unsigned long long)st.table_full);
 			}
+			if (ctx.ipfix)
+				ffpf_ipfix_flush(ctx.ipfix);
 			next += interval;
 			if (next < t)
 				next = t + interval;
@@ -404,6 +429,14 @@ out:
 		if (ctx.out != stdout)
 			fclose(ctx.out);
 	}
+	if (ctx.ipfix) {
+		/* after the close above: the flows it ended are in */
+		ffpf_ipfix_flush(ctx.ipfix);
+		ffpf_ipfix_stats(ctx.ipfix, &ist);
+		ffpf_ipfix_close(ctx.ipfix);
+		if (ist.lost)
+			ret = 1;
+	}
 	if (have_stats) {
 		fprintf(stderr, "ffpf-bpf: flows: created %llu, ended %llu (",
 			(unsigned long long)st.created, (unsigned long long)ctx.records);
@@ -418,6 +451,12 @@ out:
 			fprintf(stderr, ", unindexed %llu", (unsigned long long)st.unindexed);
 		fputc('\n', stderr);
 	}
+	if (ipfix && (have_stats || ist.lost))	/* ipfix set: the exporter was open */
+		fprintf(stderr, "ffpf-bpf: flows: ipfix to %s: messages %llu, records %llu, "
+			"templates %llu, lost %llu (send errors %llu)\n", ipfix,
+			(unsigned long long)ist.messages, (unsigned long long)ist.records,
+			(unsigned long long)ist.templates, (unsigned long long)ist.lost,
+			(unsigned long long)ist.send_errors);
 	return ret;
 usage:
 	fprintf(stderr, "Try 'ffpf-bpf flows --help'.\n");

@@ -42,11 +42,6 @@ static bool ffpf_name_ok(const char *name)
 	return true;
 }
 
-/* A field of a sized opts struct, or @def if the caller's struct is older. */
-#define OPTS_GET(opts, field, def)					\
-	((opts) && (opts)->sz >= offsetof(typeof(*(opts)), field) + sizeof((opts)->field) \
-	 ? (opts)->field : (def))
-
 static int flow_opts_check(const struct ffpf_flow *flow)
 {
 	if (flow->hook > FFPF_HOOK_EGRESS) {

@@ -143,6 +143,11 @@ int ffpf_flow_root_prog_fd(const struct ffpf_flow *flow);
 int ffpf_flow_pctx_fd(const struct ffpf_flow *flow);
 int ffpf_flow_index(const struct ffpf_flow *flow);
 
+/* A field of a sized opts struct, or @def if the caller's struct is older. */
+#define OPTS_GET(opts, field, def)					\
+	((opts) && (opts)->sz >= offsetof(typeof(*(opts)), field) + sizeof((opts)->field) \
+	 ? (opts)->field : (def))
+
 /* Sized output structs: copy what the caller's st->sz has room for, no more. */
 int ffpf_copy_sized(void *dst, const void *full, size_t full_sz);
 
