@@ -6,7 +6,9 @@
  * exactly once, with the right reason and final per-direction counters.
  */
 #include <errno.h>
+#include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include "harness.h"
 
 TestSuite(ftsweep, .init = tf_setup, .timeout = 60);
@@ -124,6 +126,52 @@ Test(ftsweep, fin_both_ways_lingers_for_the_last_ack)
 	cr_expect_eq(ffpf_ft_dir(&rs->r[0].flow, FFPF_FT_OUTBOUND)->packets, 4);
 	ffpf_flow_close(f);
 	cr_expect_eq(rs->n, 1);
+	free(rs);
+}
+
+/*
+ * The second FIN can land after a sweep read its clock but before its
+ * snapshot read the flow: the flow's end_ns is then later than the sweep's
+ * "now". It must linger like any other, not end at once (now - end_ns
+ * wrapping around) and leave its last ACK to start a second flow.
+ */
+Test(ftsweep, fin_marked_after_the_sweep_clock_still_lingers)
+{
+	struct recs *rs = calloc(1, sizeof(*rs));
+	struct ffpf_flow *f = tracked("flowtrack", rs);
+	struct pkt pk[] = {
+		pkt_tcp4_ab(A, B, 1234, 80, TH_SYN, 0), pkt_tcp4_ab(B, A, 80, 1234, TH_SYN | TH_ACK, 0),
+		pkt_tcp4_ab(A, B, 1234, 80, TH_FIN | TH_ACK, 0),
+		pkt_tcp4_ab(B, A, 80, 1234, TH_FIN | TH_ACK, 0),
+	};
+	struct ffpf_ft_key key;
+	struct ffpf_ft_flow v;
+	struct ffpf_pkt ctx;
+	struct timespec ts;
+	int fd;
+
+	for (size_t i = 0; i < sizeof(pk) / sizeof(pk[0]); i++)
+		tf_run(f, &pk[i]);
+	tf_pctx(f, &ctx);
+	memset(&key, 0, sizeof(key));
+	memcpy(key.addr[0], ctx.daddr, 16);	/* A sorts first: side 0 */
+	memcpy(key.addr[1], ctx.saddr, 16);
+	key.port[0] = 1234;
+	key.port[1] = 80;
+	key.proto = PKT_P_TCP;
+	key.ip_ver = 4;
+	cr_assert_eq(ffpf_ft_lookup(f, &key, &v), 0);
+	cr_assert_eq(v.state, FFPF_FT_CLOSING);
+	/* as if the FIN came 100 ms after the sweep's clock read */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	v.end_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec + 100000000ULL;
+	fd = ffpf_stage_map_fd(&f->stages[0], "flowtrack_table");
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bpf_map_update_elem(fd, &key, &v, BPF_EXIST), 0);
+	cr_expect_eq(ffpf_ft_sweep(f), 0, "a FIN newer than the sweep's clock: lingers first");
+	ffpf_flow_close(f);
+	cr_assert_eq(rs->n, 1);
+	cr_expect_eq(rs->r[0].reason, FFPF_FT_END_CLOSED);
 	free(rs);
 }
 

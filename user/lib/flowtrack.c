@@ -134,7 +134,9 @@ static int ft_due(const struct ffpf_ft *ft, const struct ffpf_ft_flow *v, __u64 
 
 	if (v->state == FFPF_FT_CLOSED)
 		return FFPF_FT_END_RST;
-	if (v->state == FFPF_FT_CLOSING && now - v->end_ns >= FFPF_FT_LINGER_NS)
+	/* end_ns may be newer than now (FIN after this sweep read its clock) */
+	if (v->state == FFPF_FT_CLOSING && now > v->end_ns &&
+	    now - v->end_ns >= FFPF_FT_LINGER_NS)
 		return FFPF_FT_END_FIN;
 	if (idle && now > v->last_ns && now - v->last_ns >= idle)
 		return v->fin ? FFPF_FT_END_FIN : FFPF_FT_END_IDLE;
