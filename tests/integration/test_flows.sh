@@ -30,22 +30,12 @@ start_udp_echo "$ECHO_PORT"
 
 pcap=$FF_TMP/flows.pcap
 recs=$FF_TMP/flows.jsonl
-ferr=$FF_TMP/flows.err
+ferr=$FF_TMP/flows.err	# ff_flows_start: NAME.err
 # both directions (what XDP ingress and TC egress see), with a large buffer
 ff_tcpdump_dir_start "$NS_S" "$IF_S" inout "$pcap"
 
-rm -f "$recs" "$ferr"
-nsenter --net="/run/netns/$NS_S" -- "$FFPF" flows -i "$IF_S" --flows-out "$recs" \
-	--format json >"$FF_TMP/flows.out" 2>"$ferr" </dev/null &
-FPID=$!
-_FF_PIDS+=("$FPID")
-_FFPF_PID[flows]=$FPID
-if ! wait_for "grep -q 'flows: tracking on' '$ferr'" "$FF_START_TIMEOUT"; then
-	t_fail "flows starts" "$(cat "$ferr")"
-	t_summary
-	exit 1
-fi
-t_pass "flows starts (tracking on $IF_S)"
+rm -f "$recs"
+ff_flows_start_or_die flows --flows-out "$recs" --format json
 
 # traffic: three downloads (one TCP connection each), UDP, pings
 for f in 1k.bin 100k.bin 1m.bin; do

@@ -35,20 +35,9 @@ t_check "... naming the keys" 1 "$(grep -c "expected bytes, packets, rate or age
 
 start_udp_sink "$UDP_PORT"
 
-top=$FF_TMP/top.txt
+top=$FF_TMP/flows.out	# the tables: stdout of ff_flows_start flows
 recs=$FF_TMP/recs.jsonl
-ferr=$FF_TMP/flows.err
-nsenter --net="/run/netns/$NS_S" -- "$FFPF" flows -i "$IF_S" --flows-out "$recs" \
-	--top --rows 5 --interval 0.5 >"$top" 2>"$ferr" </dev/null &
-FPID=$!
-_FF_PIDS+=("$FPID")
-_FFPF_PID[flows]=$FPID
-if ! wait_for "grep -q 'flows: tracking on' '$ferr'" "$FF_START_TIMEOUT"; then
-	t_fail "flows --top starts" "$(cat "$ferr")"
-	t_summary
-	exit 1
-fi
-t_pass "flows --top starts"
+ff_flows_start_or_die flows --flows-out "$recs" --top --rows 5 --interval 0.5
 
 ns_c ping -c 8 -i 0.5 -W 1 -q "$IP_S" >/dev/null &
 PING=$!

@@ -233,11 +233,7 @@ while True:
 ' "$recs" "$FF_TMP/$name.arr" </dev/null &
 	_FF_PIDS+=("$!")
 	WATCH_PID[$name]=$!
-	nsenter --net="/run/netns/$NS_S" -- "$FFPF" flows -i "$IF_S" -q --flows-out "$recs" "$@" \
-		>"$FF_TMP/$name.out" 2>"$FF_TMP/$name.err" </dev/null &
-	_FF_PIDS+=("$!")
-	_FFPF_PID[$name]=$!
-	if ! wait_for "grep -q 'flows: tracking on' '$FF_TMP/$name.err'" "$FF_START_TIMEOUT"; then
+	if ! ff_flows_start "$name" -q --flows-out "$recs" "$@"; then
 		t_fail "flows $name starts" "$(cat "$FF_TMP/$name.err")"
 		return 1
 	fi

@@ -65,17 +65,7 @@ ff_tcpdump_dir_start "$NS_S" lo inout "$ipcap" "udp port $IPFIX_PORT"
 # --- ffpf-bpf flows with JSON records and IPFIX ------------------------------
 recs=$FF_TMP/recs.jsonl
 ferr=$FF_TMP/flows.err
-nsenter --net="/run/netns/$NS_S" -- "$FFPF" flows -i "$IF_S" --flows-out "$recs" \
-	--ipfix "127.0.0.1:$IPFIX_PORT" >"$FF_TMP/flows.out" 2>"$ferr" </dev/null &
-FPID=$!
-_FF_PIDS+=("$FPID")
-_FFPF_PID[flows]=$FPID
-if ! wait_for "grep -q 'flows: tracking on' '$ferr'" "$FF_START_TIMEOUT"; then
-	t_fail "flows starts" "$(cat "$ferr")"
-	t_summary
-	exit 1
-fi
-t_pass "flows starts (tracking on $IF_S, exporting to 127.0.0.1:$IPFIX_PORT)"
+ff_flows_start_or_die flows --flows-out "$recs" --ipfix "127.0.0.1:$IPFIX_PORT"
 
 for f in 1k.bin 100k.bin 1m.bin; do
 	n=$(ns_c curl -s -o /dev/null -w '%{size_download}' "$FF_HTTP_URL/$f" || echo fail)
@@ -420,14 +410,10 @@ done < <(sed '/^TABLE$/,/^END$/d' <<<"$results")
 # unreachable, and the send at exit (the flows the close ends) is refused.
 lrecs=$FF_TMP/lost.jsonl
 lerr=$FF_TMP/lost.err
-nsenter --net="/run/netns/$NS_S" -- "$FFPF" flows -i "$IF_S" -q --flows-out "$lrecs" \
-	--ipfix "127.0.0.1:$((IPFIX_PORT + 1))" -d 3 >/dev/null 2>"$lerr" </dev/null &
-LPID=$!
-_FF_PIDS+=("$LPID")
-_FFPF_PID[lost]=$LPID
-if wait_for "grep -q 'flows: tracking on' '$lerr'" "$FF_START_TIMEOUT"; then
+if ff_flows_start lost -q --flows-out "$lrecs" --ipfix "127.0.0.1:$((IPFIX_PORT + 1))" -d 3; then
 	ns_c ping -c 3 -i 0.2 -W 1 -q "$IP_S" >/dev/null || true
 fi
+LPID=$(ffpf_pid lost)
 wait_for "! kill -0 $LPID 2>/dev/null" 10 || true	# -d 3: it stops by itself
 ffpf_stop lost INT 15 || true	# reaps it (a signal only if it hung)
 t_check "no collector: flows exits 1" 1 "$FFPF_RC"

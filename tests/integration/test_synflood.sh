@@ -99,17 +99,8 @@ for line in sys.stdin:
 
 recs=$FF_TMP/flows.jsonl
 ferr=$FF_TMP/flows.err
-nsenter --net="/run/netns/$NS_S" -- "$FFPF" flows -i "$IF_S" --size "$SIZE" \
-	--flows-out "$recs" -q >"$FF_TMP/flows.out" 2>"$ferr" </dev/null &
-FPID=$!
-_FF_PIDS+=("$FPID")
-_FFPF_PID[flows]=$FPID
-if ! wait_for "grep -q 'flows: tracking on' '$ferr'" "$FF_START_TIMEOUT"; then
-	t_fail "flows starts" "$(cat "$ferr")"
-	t_summary
-	exit 1
-fi
-t_pass "flows starts (tracking on $IF_S, --size $SIZE)"
+ff_flows_start_or_die flows --size "$SIZE" --flows-out "$recs" -q
+FPID=$(ffpf_pid flows)
 
 maps=$(ft_maps "$FPID")
 t_check "one flowtrack_table map, max_entries $SIZE, before the flood" "1 $SIZE" \

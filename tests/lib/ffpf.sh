@@ -145,6 +145,31 @@ ffpf_start() {
 # ffpf_pid NAME: print the pid of run NAME.
 ffpf_pid() { echo "${_FFPF_PID[$1]:-}"; }
 
+# ff_flows_start NAME ARG...: `ffpf-bpf flows -i IF_S ARG...` in the server
+# namespace, stdout in $FF_TMP/NAME.out, stderr in $FF_TMP/NAME.err; stop it
+# with ffpf_stop NAME, its pid is $(ffpf_pid NAME). Returns once it tracks,
+# or 1 (after FF_START_TIMEOUT) if it does not start.
+ff_flows_start() {
+	local name=${1:?usage: ff_flows_start NAME ARG...}
+	shift
+	nsenter --net="/run/netns/$NS_S" -- "$FFPF" flows -i "$IF_S" "$@" \
+		>"$FF_TMP/$name.out" 2>"$FF_TMP/$name.err" </dev/null &
+	_FF_PIDS+=("$!")
+	_FFPF_PID[$name]=$!
+	wait_for "grep -q 'flows: tracking on' '$FF_TMP/$name.err'" "$FF_START_TIMEOUT"
+}
+
+# ff_flows_start_or_die NAME ARG...: ff_flows_start, and a pass "NAME
+# starts", or a failure with its stderr and the end of the test.
+ff_flows_start_or_die() {
+	if ! ff_flows_start "$@"; then
+		t_fail "$1 starts" "$(cat "$FF_TMP/$1.err")"
+		t_summary
+		exit 1
+	fi
+	t_pass "$1 starts"
+}
+
 _ff_forget_pid() {
 	local pid=$1 p keep=()
 	for p in "${_FF_PIDS[@]}"; do
