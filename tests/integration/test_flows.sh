@@ -236,13 +236,6 @@ PY
 ) || true
 
 echo "--- tshark vs ffpf-bpf flows (frames,bytes)"
-sed -n '/^TABLE$/,/^END$/p' <<<"$results" | sed '1d;$d'
-while IFS= read -r line; do
-	case $line in
-	PASS*) t_pass "${line#PASS  }" ;;
-	FAIL*) line=${line#FAIL  }; t_fail "${line%%: *}" "${line#*: }" ;;
-	esac
-done < <(sed '/^TABLE$/,/^END$/d' <<<"$results")
-[[ -n "$results" ]] || t_fail "comparison" "the comparison script printed nothing"
+ff_results comparison "$results"
 
 t_summary

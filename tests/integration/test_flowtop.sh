@@ -140,12 +140,6 @@ if d:
 print("\n".join(out))
 PY
 )
-while IFS= read -r line; do
-	case $line in
-	PASS*) t_pass "${line#PASS  }" ;;
-	FAIL*) t_fail "${line#FAIL  }" ;;
-	*) echo "$line" ;;
-	esac
-done <<<"$results"
+ff_results "table checks" "$results"
 
 t_summary

@@ -391,14 +391,7 @@ PY
 py_checks() {
 	local results line
 	results=$(PYTHONPATH=$FF_TMP "$FF_PYTHON" - "$@" 2>&1) || true
-	[[ -n "$results" ]] || t_fail "record checks" "the check script printed nothing"
-	while IFS= read -r line; do
-		case $line in
-		PASS*) t_pass "${line#PASS  }" ;;
-		FAIL*) line=${line#FAIL  }; t_fail "${line%%: *}" "${line#*: }" ;;
-		*) echo "    $line" ;;
-		esac
-	done <<<"$results"
+	ff_results "record checks" "$results"
 }
 
 # One capture of IF_S, both directions, for the whole test.

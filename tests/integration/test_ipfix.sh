@@ -396,14 +396,7 @@ PY
 ) || true
 
 echo "--- JSON records vs nfdump (nfdump's bytes are IP bytes: frames minus 14 per packet)"
-sed -n '/^TABLE$/,/^END$/p' <<<"$results" | sed '1d;$d'
-while IFS= read -r line; do
-	case $line in
-	PASS*) t_pass "${line#PASS  }" ;;
-	FAIL*) line=${line#FAIL  }; t_fail "${line%%: *}" "${line#*: }" ;;
-	esac
-done < <(sed '/^TABLE$/,/^END$/d' <<<"$results")
-[[ -n "$results" ]] || t_fail "comparison" "the comparison script printed nothing"
+ff_results comparison "$results"
 
 # --- nobody listening: the records are counted as lost, and the exit says so ---
 # The first status tick sends the templates, the collector's port answers

@@ -255,14 +255,8 @@ for l in out:
 PY
 ) || true
 
-while IFS= read -r line; do
-	case $line in
-	PASS*) t_pass "${line#PASS  }" ;;
-	FAIL*) line=${line#FAIL  }; t_fail "${line%%: *}" "${line#*: }" ;;
-	FIGURES*) figures=${line#FIGURES } ;;
-	esac
-done <<<"$results"
-[[ -n "$results" ]] || t_fail "record checks" "the check script printed nothing"
+figures=$(sed -n 's/^FIGURES //p' <<<"$results")
+ff_results "record checks" "$(grep -v '^FIGURES ' <<<"$results")"
 echo "    figures: ${figures:-none}; RSS start ${rss0} kB, max ${rss_max} kB, VmHWM ${hwm} kB;" \
 	"flood ${flood_ms} ms, stop ${stop_ms} ms"
 

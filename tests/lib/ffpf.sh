@@ -145,6 +145,25 @@ ffpf_start() {
 # ffpf_pid NAME: print the pid of run NAME.
 ffpf_pid() { echo "${_FFPF_PID[$1]:-}"; }
 
+# ff_results WHAT RESULTS: a check script's output as test results: each
+# "PASS  name" passes, each "FAIL  name: detail" fails, TABLE and END lines
+# are dropped, any other line is shown indented. No output at all fails WHAT.
+ff_results() {
+	local what=$1 results=$2 line
+	if [[ -z "$results" ]]; then
+		t_fail "$what" "the check script printed nothing"
+		return 0
+	fi
+	while IFS= read -r line; do
+		case $line in
+		TABLE | END) ;;
+		PASS*) t_pass "${line#PASS  }" ;;
+		FAIL*) line=${line#FAIL  }; t_fail "${line%%: *}" "${line#*: }" ;;
+		*) echo "    $line" ;;
+		esac
+	done <<<"$results"
+}
+
 # ff_flows_start NAME ARG...: `ffpf-bpf flows -i IF_S ARG...` in the server
 # namespace, stdout in $FF_TMP/NAME.out, stderr in $FF_TMP/NAME.err; stop it
 # with ffpf_stop NAME, its pid is $(ffpf_pid NAME). Returns once it tracks,

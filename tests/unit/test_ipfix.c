@@ -22,6 +22,7 @@
 
 #include <ffpf/ipfix.h>
 #include "ipfix_msg.h"
+#include "../../tools/privnet.h"
 
 #define T0_NS	1700000000123456789ULL	/* flowStartMilliseconds 1700000000123 */
 #define T1_NS	1700000004987654321ULL	/* flowEndMilliseconds 1700000004987 */
@@ -541,17 +542,9 @@ Test(ipfix, max_msg_bounds, .fini = fini_msg)
 
 static void private_lo(void)
 {
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int fd;
-
 	cr_assert_eq(geteuid(), 0, "the exporter tests need root (a private network namespace)");
-	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s", strerror(errno));
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
-	ifr.ifr_flags |= IFF_UP;
-	cr_assert_eq(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
-	close(fd);
+	cr_assert_eq(ffpf_private_netns(), 0, "a private network namespace with lo up: %s",
+		     strerror(errno));
 	ffpf_set_print(NULL);
 }
 

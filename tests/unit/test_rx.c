@@ -25,6 +25,7 @@
 #include <criterion/criterion.h>
 
 #include <ffpf/ffpf.h>
+#include "../../tools/privnet.h"
 
 #define PAYLOAD	200
 #define WIRE	(14 + 20 + 8 + PAYLOAD)	/* lo's Ethernet header, IPv4, UDP */
@@ -35,20 +36,12 @@ static int nsinks;
 
 static void private_lo(void)
 {
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int fd;
-
 	cr_assert_eq(geteuid(), 0, "test_rx needs root (BPF, XDP, network namespaces)");
-	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s", strerror(errno));
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
-	ifr.ifr_flags |= IFF_UP;
-	cr_assert_eq(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
-	close(fd);
+	cr_assert_eq(ffpf_private_netns(), 0, "a private network namespace with lo up: %s",
+		     strerror(errno));
+	ffpf_set_print(NULL);
 	lo_index = if_nametoindex("lo");
 	cr_assert_gt(lo_index, 0);
-	ffpf_set_print(NULL);
 }
 
 /* A bound socket per port: no ICMP port unreachable in the way. */
