@@ -164,9 +164,33 @@ $(OUT)/ffpf-%: tools/ffpf-%.c tools/privnet.h $(STATIC)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(STATIC) -o $@ $(LIBS)
 
-# Seed of issue 8: in-kernel ns/packet per scenario, one interleaved run.
-bench: $(OUT)/ffpf-nsbench
+# Flow-table benchmark (issue 4): its own bench-only BPF objects, built here.
+FTB_OUT   := $(OUT)/ftbench
+FTB_SRCS  := $(filter-out %.bpf.c,$(wildcard tools/ftbench/*.c))
+FTB_HDRS  := $(wildcard tools/ftbench/*.h) $(BPF_HDRS)
+FTB_SKELS := $(patsubst %,$(FTB_OUT)/%.skel.h,vary lru timer irqtime)
+
+$(FTB_OUT):
+	$(Q)mkdir -p $@
+
+$(FTB_OUT)/%.bpf.o: tools/ftbench/%.bpf.c $(FTB_HDRS) | $(FTB_OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Itools/ftbench -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(FTB_OUT)/%.skel.h: $(FTB_OUT)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(OUT)/ffpf-ftbench: $(FTB_SRCS) $(FTB_HDRS) $(FTB_SKELS) tools/privnet.h $(STATIC)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itools -Itools/ftbench -I$(FTB_OUT) $(FTB_SRCS) $(STATIC) -o $@ $(LIBS)
+
+# Seed of issue 8: in-kernel ns/packet per scenario, one interleaved run;
+# then flow tracking with many live flows and the cost of ending flows.
+bench: $(OUT)/ffpf-nsbench $(OUT)/ffpf-ftbench
 	$(Q)$(OUT)/ffpf-nsbench 5 1000000
+	$(Q)$(OUT)/ffpf-ftbench 5 1000000
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
