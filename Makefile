@@ -82,7 +82,7 @@ BPFT_SRCS := $(wildcard tests/bpf/*.c)
 # Every tools/ffpf-*.c is a small program against the static library.
 TOOLS     := $(patsubst tools/%.c,$(OUT)/%,$(wildcard tools/ffpf-*.c))
 
-all: lib cmd tests $(TOOLS)
+all: lib cmd tests $(TOOLS) $(OUT)/ffpf-ftbench
 
 help:
 	@sed -n '2,7p' Makefile | sed 's/^# //'

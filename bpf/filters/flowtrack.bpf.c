@@ -59,9 +59,10 @@ struct {
 
 /*
  * Flow id -> key, so that user space can read a packet's flow from the id
- * the packet carries (ffpf_ft_lookup_id). Written once at creation,
- * deleted by the sweeper right after the flow; a quarter more entries than
- * the table, for the flows created between those two deletes.
+ * the packet carries (ffpf_ft_lookup_id), with flowtrack(index=1) only.
+ * Written once at creation, deleted by the sweeper right after the flow; a
+ * quarter more entries than the table, for the flows created between those
+ * two deletes (one entry without the index).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -353,7 +354,8 @@ static __always_inline int flowtrack_body(struct ffpf_pkt *p)
 		err = ft_create(&key, p, s, tcpf, now, &id);
 		if (!err) {
 			ffpf_add(&c->ffpf_ft_created, 1);
-			if (!id || bpf_map_update_elem(&flowtrack_byid, &id, &key, BPF_ANY))
+			if ((m->cfg.flags & FFPF_FT_F_INDEX) &&
+			    (!id || bpf_map_update_elem(&flowtrack_byid, &id, &key, BPF_ANY)))
 				ffpf_add(&c->ffpf_ft_unindexed, 1);
 			p->flow_id = id;
 			return FFPF_V_ACCEPT;

@@ -323,7 +323,9 @@ struct ffpf_ft_opts {
 	size_t sz;		/* sizeof(struct ffpf_ft_opts) */
 	ffpf_ft_end_fn on_end;	/* termination callback; may be NULL */
 	void *ctx;
-	__u32 interval_ms;	/* sweep period; 0: a quarter of the idle timeout, 50..1000 */
+	__u32 interval_ms;	/* sweep period; 0: a quarter of the idle timeout, 50..1000 ms,
+				 * + 1 s per 64Ki live flows (up to idle / 4), and
+				 * sooner (100 ms) when the full table refuses a flow */
 	bool manual;		/* no thread: the application calls ffpf_ft_sweep() */
 	size_t :0;
 };
@@ -353,7 +355,9 @@ FFPF_API int ffpf_ft_lookup(struct ffpf_flow *flow, const struct ffpf_ft_key *ke
 
 /*
  * The flow of a packet, from its flow id (ffpf_packet.flow_id): its key
- * and current counters (either may be NULL). -ENOENT once the flow ended.
+ * and current counters (either may be NULL). -ENOENT once the flow ended,
+ * -EOPNOTSUPP without flowtrack(index=1) (the id -> key index costs every
+ * new flow a second insert in the kernel).
  * Two lookups in the kernel's maps (~1 us): for every packet of a busy
  * flow, keep what you read.
  */

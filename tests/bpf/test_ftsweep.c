@@ -212,7 +212,7 @@ Test(ftsweep, forced_expiry_and_close_end_each_flow_once)
 Test(ftsweep, a_packets_flow_id_finds_its_flow_until_it_ends)
 {
 	struct recs *rs = calloc(1, sizeof(*rs));
-	struct ffpf_flow *f = tracked("flowtrack(size=16)", rs);
+	struct ffpf_flow *f = tracked("flowtrack(size=16, index=1)", rs);
 	struct pkt q = pkt_udp4_ab(B, A, 7000, 53, 10), r = pkt_udp4_ab(A, B, 53, 7000, 90);
 	struct ffpf_ft_stats st = { .sz = sizeof(st) };
 	struct ffpf_ft_key key;
@@ -264,6 +264,24 @@ Test(ftsweep, a_packets_flow_id_finds_its_flow_until_it_ends)
 	}
 	cr_assert_eq(ffpf_ft_stats(f, &st), 0);
 	cr_expect_eq(st.unindexed, 0);
+	ffpf_flow_close(f);
+	free(rs);
+}
+
+Test(ftsweep, lookup_by_id_needs_the_index)
+{
+	struct recs *rs = calloc(1, sizeof(*rs));
+	struct ffpf_flow *f = tracked("flowtrack", rs);
+	struct pkt q = pkt_udp4_ab(B, A, 7001, 53, 10);
+	struct ffpf_ft_stats st = { .sz = sizeof(st) };
+	struct ffpf_pkt ctx;
+
+	tf_run(f, &q);
+	tf_pctx(f, &ctx);
+	cr_assert_neq(ctx.flow_id, 0, "the id travels without the index too");
+	cr_expect_eq(ffpf_ft_lookup_id(f, ctx.flow_id, NULL, NULL), -EOPNOTSUPP);
+	cr_assert_eq(ffpf_ft_stats(f, &st), 0);
+	cr_expect_eq(st.unindexed, 0, "not asked for: not counted as missing");
 	ffpf_flow_close(f);
 	free(rs);
 }

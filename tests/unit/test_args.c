@@ -474,7 +474,7 @@ Test(flowtrack_args, defaults)
 		cr_expect_eq(c.idle_ns, FFPF_FT_IDLE_DEFAULT_NS, "%s", texts[i]);
 		cr_expect_eq(c.idle_ns, 30 * S_NS, "%s: idle defaults to 30 s", texts[i]);
 		cr_expect_eq(c.active_ns, 0, "%s", texts[i]);
-		cr_expect_eq(c.pad, 0, "%s", texts[i]);
+		cr_expect_eq(c.flags, 0, "%s: no id index by default", texts[i]);
 	}
 }
 
@@ -496,13 +496,18 @@ Test(flowtrack_args, arguments_in_any_order)
 	cr_expect_eq(c.size, 12345);
 	c = ft_ok("flowtrack(active=86400)");
 	cr_expect_eq(c.active_ns, 86400 * S_NS);
+	cr_expect_eq(c.flags, 0, "no id index unless asked");
+	c = ft_ok("flowtrack(index=1)");
+	cr_expect_eq(c.flags, FFPF_FT_F_INDEX);
+	c = ft_ok("flowtrack(index=0)");
+	cr_expect_eq(c.flags, 0);
 }
 
 Test(flowtrack_args, errors)
 {
-	ft_err("flowtrack(100)", 1, 11, "expected size=N, idle=SECONDS or active=SECONDS");
+	ft_err("flowtrack(100)", 1, 11, "expected size=N, idle=SECONDS, active=SECONDS or index=0|1");
 	ft_err("flowtrack(sizes=10)", 1, 11, "unknown flowtrack argument 'sizes' "
-	       "(known: size, idle, active)");
+	       "(known: size, idle, active, index)");
 	ft_err("flowtrack(=10)", 1, 11, "unknown flowtrack argument ''");
 	ft_err("flowtrack(size=32, idle=2, size=64)", 1, 28,
 	       "duplicate flowtrack argument 'size'");
@@ -512,6 +517,7 @@ Test(flowtrack_args, errors)
 	ft_err("flowtrack(size=1k)", 1, 16, "bad size '1k', expected a number");
 	ft_err("flowtrack(size=-1)", 1, 16, "bad size '-1'");
 	ft_err("flowtrack(idle=0)", 1, 16, "flowtrack idle 0 out of range (1..86400)");
+	ft_err("flowtrack(index=2)", 1, 17, "flowtrack index 2 out of range (0..1)");
 	ft_err("flowtrack(idle=86401)", 1, 16, "out of range (1..86400)");
 	ft_err("flowtrack(idle=1.5)", 1, 16, "bad idle '1.5', expected a number");
 	ft_err("flowtrack(active=86401)", 1, 18, "flowtrack active 86401 out of range (0..86400)");

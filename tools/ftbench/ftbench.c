@@ -73,7 +73,8 @@ enum {
 	R_FT_C, R_LRU_C, R_HASH_C, R_LAZY_C, R_REARM_C,		/* hits, 128 flows */
 	R_FT, R_LRU, R_HASH,					/* hits, 64Ki flows */
 	R_FT_1M, R_LRU_1M,					/* hits, 1Mi flows */
-	R_FT_NEW, R_LRU_NEW, R_HASH_NEW, R_HASH_NEW_C, R_TIMER_NEW_C,	/* new flows */
+	R_FT_NEW, R_FT_NEW_IX, R_LRU_NEW, R_HASH_NEW, R_HASH_NEW_C,	/* new flows */
+	R_TIMER_NEW_C,
 	R_FT_FULL, R_LRU_FULL,					/* new flows, table full */
 	NROWS
 };
@@ -109,6 +110,8 @@ static const struct row rows[NROWS] = {
 
 	[R_FT_NEW] = { "root: flowtrack(size=131072), 64Ki new flows", T_ROOT,
 		       "flowtrack(size=131072)", 0, 0, K64, WARM, X_NEW },
+	[R_FT_NEW_IX] = { "root: flowtrack(size=131072, index=1), 64Ki new flows", T_ROOT,
+			  "flowtrack(size=131072, index=1)", 0, 0, K64, WARM, X_NEW },
 	[R_LRU_NEW] = { "bare: LRU 128Ki, 64Ki new flows", T_LRU, NULL, K128, 0, K64, WARM,
 			X_NEW },
 	[R_HASH_NEW] = { "bare: hash 128Ki, 64Ki new flows", T_PLAIN, NULL, K128, 0, K64, WARM,
@@ -367,6 +370,8 @@ static void print_figures(const double *m)
 	printf("- new flow, room in the table: flowtrack %.1f ns, bare LRU %.1f ns, "
 	       "bare hash %.1f ns\n", m[R_FT_NEW] - m[R_COUNT], m[R_LRU_NEW] - m[R_PARSE],
 	       m[R_HASH_NEW] - m[R_PARSE]);
+	printf("- new flow, the id index (flowtrack(index=1)): %+.1f ns\n",
+	       m[R_FT_NEW_IX] - m[R_FT_NEW]);
 	printf("- new flow, table full: flowtrack refuses it in %.1f ns, the LRU evicts and "
 	       "inserts in %.1f ns\n", m[R_FT_FULL] - m[R_COUNT], m[R_LRU_FULL] - m[R_PARSE]);
 	printf("- bpf_timer: %+.1f ns per new flow (init, set_callback, start, second lookup); "

@@ -18,10 +18,17 @@
 /* 1Mi live flows: a table just big enough to stay under 7/8 */
 #define BIG_SPEC	"flowtrack(size=1200000)"
 /*
- * The tracker's period for the default 30 s idle timeout: a quarter of
- * it, at most 1 s (ffpf_ft_opts.interval_ms in ffpf/ffpf.h).
+ * The tracker's period for the default 30 s idle timeout with @live flows
+ * (ffpf_ft_opts.interval_ms in ffpf/ffpf.h): a quarter of the timeout, at
+ * most 1 s, plus 1 s per 64Ki live flows, up to a quarter of the timeout.
  */
-#define INTERVAL_S	1.0
+static double interval_s(__u64 live)
+{
+	double idle4 = FFPF_FT_IDLE_DEFAULT_NS / 4e9, base = idle4 < 1 ? idle4 : 1;
+	double w = base + (double)(live / 65536);
+
+	return w < idle4 ? w : idle4;
+}
 
 struct sweep_res {
 	double idle_wall, idle_cpu;	/* one sweep, nothing due: seconds */
@@ -133,13 +140,14 @@ int sweep_bench(struct vary_bpf *v, int rounds)
 	       "CPU per flow, ns | CPU at the default interval |\n|---|---:|---:|---:|---:|\n",
 	       rounds);
 	printf("| %d live flows, nothing due | %.2f | %.2f | %.1f | %.2f%% |\n", N, m[0], m[1],
-	       m[1] * 1e6 / N, 100 * m[1] / 1e3 / INTERVAL_S);
+	       m[1] * 1e6 / N, 100 * m[1] / 1e3 / interval_s(N));
 	printf("| %d live flows, nothing due (median of 3, once) | %.2f | %.2f | %.1f | %.2f%% |\n",
 	       FTB_1MI, big_wall * 1e3, big_cpu * 1e3, big_cpu * 1e9 / FTB_1MI,
-	       100 * big_cpu / INTERVAL_S);
+	       100 * big_cpu / interval_s(FTB_1MI));
 	printf("| %d live flows, all due: lookup-and-delete, one record each | %.2f | %.2f | "
 	       "%.1f | - |\n", N, m[2], m[3], m[3] * 1e6 / N);
-	printf("\nDefault interval: %.0f s (for the %.0f s idle timeout).\n\n", INTERVAL_S,
-	       FFPF_FT_IDLE_DEFAULT_NS / 1e9);
+	printf("\nDefault interval for the %.0f s idle timeout: %.1f s with %d live flows, "
+	       "%.1f s with %d.\n\n", FFPF_FT_IDLE_DEFAULT_NS / 1e9, interval_s(N), N,
+	       interval_s(FTB_1MI), FTB_1MI);
 	return 0;
 }

@@ -137,7 +137,7 @@ static int parse_num(const char *s, unsigned long max, unsigned long *out)
 		if (*p < '0' || *p > '9')
 			return -1;
 		/* Keep scanning once too big: "99999x" is not a number. */
-		if (v > max / 10 || v * 10 > max - d)
+		if (v > max / 10 || d > max - v * 10)	/* v * 10 <= max here: no wrap */
 			big = 1;
 		if (!big)
 			v = v * 10 + d;
@@ -777,9 +777,10 @@ int ffpf_flowtrack_parse_args(const struct ffpf_spec_filter *f,
 		{ "size", "a number of table entries", 16, 16777216 },
 		{ "idle", "a timeout in seconds", 1, 86400 },
 		{ "active", "a timeout in seconds (0: none)", 0, 86400 },
+		{ "index", "0 or 1", 0, 1 },
 	};
-	unsigned long v[3] = { FFPF_FT_SIZE_DEFAULT,
-			       FFPF_FT_IDLE_DEFAULT_NS / 1000000000ULL, 0 };
+	unsigned long v[4] = { FFPF_FT_SIZE_DEFAULT,
+			       FFPF_FT_IDLE_DEFAULT_NS / 1000000000ULL, 0, 0 };
 	unsigned given = 0;
 
 	for (int i = 0; i < f->nargs; i++) {
@@ -789,8 +790,8 @@ int ffpf_flowtrack_parse_args(const struct ffpf_spec_filter *f,
 		int ret;
 
 		if (!eq)
-			return arg_err(err, a, 0, "expected size=N, idle=SECONDS or "
-				       "active=SECONDS, found '%s'", t);
+			return arg_err(err, a, 0, "expected size=N, idle=SECONDS, "
+				       "active=SECONDS or index=0|1, found '%s'", t);
 		nlen = eq - t;
 		while (nlen && is_blank(t[nlen - 1]))
 			nlen--;
@@ -799,7 +800,7 @@ int ffpf_flowtrack_parse_args(const struct ffpf_spec_filter *f,
 				break;
 		if (k == sizeof(keys) / sizeof(keys[0]))
 			return arg_err(err, a, 0, "unknown flowtrack argument '%.*s' "
-				       "(known: size, idle, active)", (int)nlen, t);
+				       "(known: size, idle, active, index)", (int)nlen, t);
 		if (given & (1u << k))
 			return arg_err(err, a, 0, "duplicate flowtrack argument '%s'",
 				       keys[k].name);
@@ -822,6 +823,7 @@ int ffpf_flowtrack_parse_args(const struct ffpf_spec_filter *f,
 	cfg->size = v[0];
 	cfg->idle_ns = v[1] * 1000000000ULL;
 	cfg->active_ns = v[2] * 1000000000ULL;
+	cfg->flags = v[3] ? FFPF_FT_F_INDEX : 0;
 	return 0;
 }
 

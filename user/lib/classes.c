@@ -62,7 +62,8 @@ static int flowtrack_prepare(struct bpf_object *obj, const void *cfg)
 	if (bpf_map__fd(map) >= 0)	/* shared with another flow's table: its size */
 		return 0;
 	err = bpf_map__set_max_entries(map, size);
-	return err ?: bpf_map__set_max_entries(byid, size + size / 4);
+	return err ?: bpf_map__set_max_entries(byid, c->flags & FFPF_FT_F_INDEX ?
+						     size + size / 4 : 1);
 }
 
 /* Extra members (e.g. .prepare) after TYPE. */
