@@ -8,7 +8,8 @@
 # runs, its bytes grow from block to block, its rate is about what was
 # sent mid-way, rows are sorted by bytes, the header
 # counts agree with the rows, and the final table lists every flow still
-# live; at the end each of those ends in exactly one "closed" record. Also
+# live; at the end each of those ends in exactly one "closed" record (the
+# records as CSV, with their header). Also
 # the option errors: --top with records on stdout, a bad --sort.
 #
 # All traffic stays inside the namespaces created by tests/lib/netns.sh.
@@ -36,8 +37,8 @@ t_check "... naming the keys" 1 "$(grep -c "expected bytes, packets, rate or age
 start_udp_sink "$UDP_PORT"
 
 top=$FF_TMP/flows.out	# the tables: stdout of ff_flows_start flows
-recs=$FF_TMP/recs.jsonl
-ff_flows_start_or_die flows --flows-out "$recs" --top --rows 5 --interval 0.5
+recs=$FF_TMP/recs.csv	# CSV here (the other flows tests read JSON lines)
+ff_flows_start_or_die flows --flows-out "$recs" --format csv --top --rows 5 --interval 0.5
 
 ns_c ping -c 8 -i 0.5 -W 1 -q "$IP_S" >/dev/null &
 PING=$!
@@ -64,7 +65,7 @@ echo "--- last live block and the final table"
 awk 'BEGIN{RS="";ORS="\n\n"} {b[NR]=$0} END{print b[NR-1]; print b[NR]}' "$top" | sed 's/^/    /'
 
 results=$("$FF_PYTHON" - "$top" "$recs" "$IP_C" "$CPORT" "$IP_S" "$UDP_PORT" <<'PY'
-import json, re, sys
+import csv, re, sys
 
 top_path, recs_path, ip_c, cport, ip_s, sport = sys.argv[1:7]
 out = []
@@ -124,7 +125,16 @@ check("its rate is 50..200 KB/s in at least 3 blocks", sum(50e3 < r < 200e3 for 
 check("its state is active", all(s == "active" for _, _, s in dl),
       str([d[2] for d in dl]))
 
-recs = [json.loads(l) for l in open(recs_path) if l.strip()]
+want_hdr = ("proto,ip_ver,src_addr,src_port,dst_addr,dst_port,initiator,out_packets,out_bytes,"
+            "in_packets,in_bytes,first_ms,last_ms,tcp_flags_out,tcp_flags_in,reason")
+lines = open(recs_path).read().splitlines()
+check("CSV records: the header first", bool(lines) and lines[0] == want_hdr, lines[0] if lines else "empty")
+recs = list(csv.DictReader(lines))
+check("CSV records: 16 fields a row", all(len(r) == 16 and None not in r.values() for r in recs))
+for r in recs:
+    for k in ("proto", "ip_ver", "src_port", "dst_port", "out_packets", "out_bytes", "in_packets",
+              "in_bytes", "first_ms", "last_ms"):
+        r[k] = int(r[k])
 closed = [r for r in recs if r["reason"] == "closed"]
 h, rows, more, _ = parse(final[0]) if final else (None, [], 0, [])
 check("final table lists all live flows", bool(h) and len(rows) == int(h.group(1)) and more == 0,
