@@ -105,4 +105,46 @@ struct ffpf_sample_mbuf {
 	struct ffpf_mbuf_cpu cpu[FFPF_MBUF_CPUS];
 };
 
+/* --- prefixset (issue 5) ------------------------------------------------ */
+/*
+ * The set is an LPM trie ("prefixset_set", BPF_F_NO_PREALLOC) keyed by
+ * struct ffpf_prefixset_key: IPv4 stored v4-mapped with prefixlen 96 + LEN,
+ * so one trie serves both families. User space changes it live
+ * (ffpf/prefixset.h); the MBuf only holds the configuration and counters.
+ */
+#define FFPF_PS_SIZE_DEFAULT	65536	/* trie entries */
+#define FFPF_PS_SIZE_MAX	16777216
+
+struct ffpf_prefixset_key {
+	__u32 prefixlen;	/* 0..128 (IPv4: 96..128) */
+	__u8  addr[16];		/* network order, masked to prefixlen */
+};
+
+enum ffpf_ps_dir {
+	FFPF_PS_SRC	= 1,	/* the source address is looked up */
+	FFPF_PS_DST	= 2,	/* the destination address */
+	FFPF_PS_EITHER	= 3,	/* either one: a hit if one of them is in the set */
+};
+
+enum ffpf_ps_mode {
+	FFPF_PS_ALLOW	= 0,	/* pass packets with an address in the set */
+	FFPF_PS_DENY	= 1,	/* pass packets with no address in the set */
+};
+
+/* Spare counters of struct ffpf_mbuf_cpu, by index into spare[]. */
+#define FFPF_PS_HITS	0	/* packets with an address in the set */
+#define FFPF_PS_NON_IP	1	/* packets without a valid IP header (no lookup) */
+
+struct ffpf_prefixset_cfg {
+	__u8  dir;		/* enum ffpf_ps_dir; read per packet */
+	__u8  mode;		/* enum ffpf_ps_mode; read per packet */
+	__u8  pad[2];
+	__u32 size;		/* trie max entries, fixed at instantiate */
+};
+
+struct ffpf_prefixset_mbuf {
+	struct ffpf_prefixset_cfg cfg;
+	struct ffpf_mbuf_cpu cpu[FFPF_MBUF_CPUS];
+};
+
 #endif /* FFPF_MBUF_H */

@@ -615,3 +615,155 @@ Test(overlap, combined)
 	cr_expect_eq(overlap("match(udp, dst port 53)", "match(tcp, dst port 53)"), 0);
 	cr_expect_eq(overlap("match()", "match(tcp, flags S)"), 1);
 }
+
+/* prefixset (issue 5) */
+
+static struct ffpf_prefixset_args ps_ok(const char *text)
+{
+	static struct ffpf_prefixset_args a;
+	struct ffpf_spec *spec = one_filter(text);
+	struct ffpf_spec_error err = { 0 };
+	int ret;
+
+	memset(&a, 0xa5, sizeof(a));
+	ret = ffpf_prefixset_parse_args(&spec->filters[0], &a, &err);
+	ffpf_spec_free(spec);
+	cr_assert_eq(ret, 0, "\"%s\": %d:%d: %s", text, err.line, err.col, err.msg);
+	return a;
+}
+
+static void ps_err(const char *text, int line, int col, const char *sub)
+{
+	struct ffpf_spec *spec = one_filter(text);
+	struct ffpf_spec_error err = { 0 };
+	struct ffpf_prefixset_args a;
+	int ret = ffpf_prefixset_parse_args(&spec->filters[0], &a, &err);
+
+	ffpf_spec_free(spec);
+	check_err(text, ret, &err, line, col, sub);
+}
+
+/* Key @k as text, through the same formatter `set list` uses. */
+static const char *ps_text(const struct ffpf_prefixset_key *k)
+{
+	static char buf[64];
+
+	ffpf_prefix_format(k, buf, sizeof(buf));
+	return buf;
+}
+
+Test(prefixset_args, direction_mode_and_defaults)
+{
+	struct ffpf_prefixset_args a = ps_ok("prefixset(src, allow)");
+
+	cr_expect_eq(a.cfg.dir, FFPF_PS_SRC);
+	cr_expect_eq(a.cfg.mode, FFPF_PS_ALLOW);
+	cr_expect_eq(a.cfg.size, FFPF_PS_SIZE_DEFAULT);
+	cr_expect_eq(a.n, 0);
+	a = ps_ok("prefixset(dst, deny)");
+	cr_expect_eq(a.cfg.dir, FFPF_PS_DST);
+	cr_expect_eq(a.cfg.mode, FFPF_PS_DENY);
+	a = ps_ok("prefixset( either ,\n deny )");
+	cr_expect_eq(a.cfg.dir, FFPF_PS_EITHER);
+	cr_expect_eq(a.cfg.mode, FFPF_PS_DENY);
+	/* the MBuf's configuration is only its head: the prefixes come after */
+	cr_expect_geq(offsetof(struct ffpf_prefixset_args, n),
+		      offsetof(struct ffpf_prefixset_mbuf, cpu));
+}
+
+Test(prefixset_args, prefixes)
+{
+	struct ffpf_prefixset_args a = ps_ok("prefixset(src, allow, 10.0.0.0/8, 192.0.2.7, "
+					     "2001:db8::/32, fd00::1, 0.0.0.0/0, ::/0, "
+					     "10.1.2.3/16, 2001:db8:1:2:3:4:5:6/64)");
+
+	cr_assert_eq(a.n, 8);
+	cr_expect_eq(a.init[0].prefixlen, 96 + 8);
+	cr_expect_str_eq(ps_text(&a.init[0]), "10.0.0.0/8");
+	cr_expect_eq(a.init[1].prefixlen, 128, "a v4 host is /32 (96 + 32)");
+	cr_expect_str_eq(ps_text(&a.init[1]), "192.0.2.7/32");
+	cr_expect_eq(a.init[2].prefixlen, 32);
+	cr_expect_str_eq(ps_text(&a.init[2]), "2001:db8::/32");
+	cr_expect_eq(a.init[3].prefixlen, 128, "a v6 host is /128");
+	cr_expect_str_eq(ps_text(&a.init[3]), "fd00::1/128");
+	cr_expect_eq(a.init[4].prefixlen, 96, "0.0.0.0/0 is ::ffff:0:0/96");
+	cr_expect_str_eq(ps_text(&a.init[4]), "0.0.0.0/0");
+	cr_expect_eq(a.init[5].prefixlen, 0);
+	cr_expect_str_eq(ps_text(&a.init[5]), "::/0");
+	cr_expect_str_eq(ps_text(&a.init[6]), "10.1.0.0/16", "host bits are cleared");
+	cr_expect_str_eq(ps_text(&a.init[7]), "2001:db8:1:2::/64");
+	/* v4-mapped: the address bytes after the prefix are zero */
+	cr_expect_eq(a.init[0].addr[10], 0xff);
+	cr_expect_eq(a.init[0].addr[12], 10);
+	cr_expect_eq(a.init[0].addr[13], 0);
+}
+
+Test(prefixset_args, size)
+{
+	struct ffpf_prefixset_args a = ps_ok("prefixset(dst, allow, size=16, 10.0.0.0/8)");
+
+	cr_expect_eq(a.cfg.size, 16);
+	cr_expect_eq(a.n, 1);
+	a = ps_ok("prefixset(dst, allow, 10.0.0.0/8, size = 16777216)");
+	cr_expect_eq(a.cfg.size, FFPF_PS_SIZE_MAX);
+	a = ps_ok("prefixset(dst, allow, size=1)");
+	cr_expect_eq(a.cfg.size, 1);
+}
+
+Test(prefixset_args, most_prefixes_a_spec_holds)
+{
+	char text[512];
+	size_t len = snprintf(text, sizeof(text), "prefixset(src, deny");
+	struct ffpf_prefixset_args a;
+
+	for (int i = 0; i < FFPF_PS_INIT_MAX; i++)
+		len += snprintf(text + len, sizeof(text) - len, ", 10.%d.0.0/16", i);
+	snprintf(text + len, sizeof(text) - len, ")");
+	a = ps_ok(text);
+	cr_expect_eq(a.n, FFPF_PS_INIT_MAX);
+	cr_expect_str_eq(ps_text(&a.init[FFPF_PS_INIT_MAX - 1]), "10.13.0.0/16");
+}
+
+Test(prefixset_args, errors)
+{
+	ps_err("prefixset", 1, 1, "needs a direction (src, dst or either)");
+	ps_err("prefixset()", 1, 1, "needs a direction");
+	ps_err("prefixset(src)", 1, 1, "needs a mode after the direction: allow or deny");
+	ps_err("prefixset(source, allow)", 1, 11, "expected src, dst or either, found 'source'");
+	ps_err("prefixset(allow, src)", 1, 11, "expected src, dst or either, found 'allow'");
+	ps_err("prefixset(src, permit)", 1, 16, "expected allow or deny, found 'permit'");
+	ps_err("prefixset(src, allow, 10.0.0.0/33)", 1, 32,
+	       "IPv4 prefix length 33 out of range (0..32)");
+	ps_err("prefixset(src, allow, 2001:db8::/129)", 1, 34,
+	       "IPv6 prefix length 129 out of range (0..128)");
+	ps_err("prefixset(src, allow, 10.0.0.0/x)", 1, 32,
+	       "bad IPv4 prefix length 'x', expected a number");
+	ps_err("prefixset(src, allow, 10.0.0.0/)", 1, 32, "bad IPv4 prefix length ''");
+	ps_err("prefixset(src, allow, 10.0.0.256/8)", 1, 23, "bad address '10.0.0.256' in prefix");
+	ps_err("prefixset(src, allow, 10.0.0.0/8, banana)", 1, 35, "bad address 'banana'");
+	ps_err("prefixset(src, allow, /8)", 1, 23, "bad prefix '/8', expected ADDR/LEN or ADDR");
+	ps_err("prefixset(src, allow,\n  10.0.0.0/8,\n  fe80::1%eth0)", 3, 3,
+	       "bad address 'fe80::1%eth0'");
+	ps_err("prefixset(src, allow, size=0)", 1, 28, "prefixset size 0 out of range (1..16777216)");
+	ps_err("prefixset(src, allow, size=16777217)", 1, 28, "out of range");
+	ps_err("prefixset(src, allow, size=many)", 1, 28, "bad size 'many', expected a number");
+	ps_err("prefixset(src, allow, size=8, size=9)", 1, 31, "duplicate prefixset argument 'size'");
+	ps_err("prefixset(src, allow, sizes=9)", 1, 23, "unknown prefixset argument 'sizes'");
+	ps_err("prefixset(src, allow, 10.0.0.0/8, size=)", 1, 40, "bad size ''");
+}
+
+Test(prefixset_args, prefix_parser)
+{
+	struct ffpf_prefixset_key k;
+	char why[160];
+	size_t off;
+
+	cr_expect_eq(ffpf_prefix_parse("203.0.113.77/24", &k, why, sizeof(why), &off), 0);
+	cr_expect_str_eq(ps_text(&k), "203.0.113.0/24");
+	cr_expect_eq(ffpf_prefix_parse("::ffff:10.0.0.0/104", &k, why, sizeof(why), &off), 0);
+	cr_expect_str_eq(ps_text(&k), "10.0.0.0/8", "v4-mapped IPv6 text is IPv4");
+	cr_expect_eq(ffpf_prefix_parse("2001:db8::/-1", &k, why, sizeof(why), &off), -EINVAL);
+	cr_expect_eq(off, 11);
+	cr_expect_eq(ffpf_prefix_parse("10.0.0.0/8/8", &k, why, sizeof(why), &off), -EINVAL);
+	cr_expect_eq(ffpf_prefix_parse("10.0.0.0 /8", &k, why, sizeof(why), &off), -EINVAL);
+}

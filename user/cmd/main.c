@@ -22,6 +22,8 @@ static const char usage[] =
 "                    show pinned flows\n"
 "  pause -i IF FLOW | activate -i IF FLOW | close -i IF FLOW\n"
 "                    control a pinned flow\n"
+"  set -i IF FLOW FILTER add|del PREFIX... | set -i IF FLOW FILTER list\n"
+"                    change a prefixset filter's set on a pinned flow, live\n"
 "  flows -i IF [--flow-spec SPEC] [--idle SEC] [--size N] [--active SEC]\n"
 "      [--flows-out FILE] [--format csv|json] [--duration SEC] [-q]\n"
 "                    track the interface's flows both ways, one record per\n"
@@ -30,7 +32,8 @@ static const char usage[] =
 "\n"
 "A SPEC is a chain of filters, e.g.\n"
 "  'match(udp, dst port 53) -> sample(10) -> count'\n"
-"Classes: match(TERMS...), count, sample(N). See ffpf-bpf(8), docs/spec.md.\n";
+"Classes: match(TERMS...), count, sample(N), flowtrack(...),\n"
+"  prefixset(src|dst|either, allow|deny, PREFIX...). See ffpf-bpf(8), docs/spec.md.\n";
 
 static void print_usage(FILE *out)
 {
@@ -74,7 +77,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "run", cmd_run }, { "check", cmd_check }, { "list", cmd_list },
 		{ "pause", cmd_pause }, { "activate", cmd_activate }, { "close", cmd_close },
-		{ "flows", cmd_flows },
+		{ "flows", cmd_flows }, { "set", cmd_set },
 	};
 
 	if (argc < 2) {

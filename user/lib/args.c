@@ -943,3 +943,131 @@ int ffpf_match_may_overlap(const struct ffpf_match_cfg *a,
 	 */
 	return 1;
 }
+
+/* --- prefixset (issue 5) ------------------------------------------------ */
+
+int ffpf_prefix_parse(const char *text, struct ffpf_prefixset_key *key,
+		      char *why, size_t whylen, size_t *off)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(text, '/');
+	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
+	unsigned long len;
+	int fam, ret;
+
+	*off = 0;
+	memset(key, 0, sizeof(*key));
+	if (!alen || alen >= INET6_ADDRSTRLEN) {
+		snprintf(why, whylen, "bad prefix '%s', expected ADDR/LEN or ADDR", text);
+		return -EINVAL;
+	}
+	memcpy(buf, text, alen);
+	buf[alen] = '\0';
+	if (inet_pton(AF_INET, buf, key->addr + 12) == 1) {
+		memcpy(key->addr, v4mapped, 12);
+		fam = 4;
+	} else if (inet_pton(AF_INET6, buf, key->addr) == 1) {
+		fam = 6;
+	} else {
+		snprintf(why, whylen, "bad address '%s' in prefix", buf);
+		return -EINVAL;
+	}
+	len = fam == 4 ? 32 : 128;
+	if (slash) {
+		ret = parse_num(slash + 1, fam == 4 ? 32 : 128, &len);
+		if (ret) {
+			*off = slash + 1 - text;
+			if (ret == -1)
+				snprintf(why, whylen, "bad IPv%d prefix length '%s', expected "
+					 "a number", fam, slash + 1);
+			else
+				snprintf(why, whylen, "IPv%d prefix length %s out of range "
+					 "(0..%d)", fam, slash + 1, fam == 4 ? 32 : 128);
+			return -EINVAL;
+		}
+	}
+	key->prefixlen = fam == 4 ? 96 + len : len;
+	mask_prefix(key->addr, key->prefixlen);
+	return 0;
+}
+
+void ffpf_prefix_format(const struct ffpf_prefixset_key *key, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (key->prefixlen >= 96 && !memcmp(key->addr, v4mapped, 12)) {
+		inet_ntop(AF_INET, key->addr + 12, a, sizeof(a));
+		snprintf(buf, len, "%s/%u", a, key->prefixlen - 96);
+	} else {
+		inet_ntop(AF_INET6, key->addr, a, sizeof(a));
+		snprintf(buf, len, "%s/%u", a, key->prefixlen);
+	}
+}
+
+int ffpf_prefixset_parse_args(const struct ffpf_spec_filter *f,
+			      struct ffpf_prefixset_args *out,
+			      struct ffpf_spec_error *err)
+{
+	static const char *const dirs[] = { "src", "dst", "either" };
+	int sized = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->cfg.size = FFPF_PS_SIZE_DEFAULT;
+	if (f->nargs < 1)
+		return set_err(err, f->line, f->col, "prefixset needs a direction "
+			       "(src, dst or either) and a mode (allow or deny)");
+	for (int d = 0; d < 3; d++)
+		if (!strcmp(f->args[0].text, dirs[d]))
+			out->cfg.dir = d + 1;	/* FFPF_PS_SRC, _DST, _EITHER */
+	if (!out->cfg.dir)
+		return arg_err(err, &f->args[0], 0, "expected src, dst or either, found '%s'",
+			       f->args[0].text);
+	if (f->nargs < 2)
+		return set_err(err, f->line, f->col, "prefixset needs a mode after the "
+			       "direction: allow or deny");
+	if (!strcmp(f->args[1].text, "allow"))
+		out->cfg.mode = FFPF_PS_ALLOW;
+	else if (!strcmp(f->args[1].text, "deny"))
+		out->cfg.mode = FFPF_PS_DENY;
+	else
+		return arg_err(err, &f->args[1], 0, "expected allow or deny, found '%s'",
+			       f->args[1].text);
+	for (int i = 2; i < f->nargs; i++) {
+		const struct ffpf_spec_arg *a = &f->args[i];
+		char why[160];
+		size_t off;
+
+		if (!strncmp(a->text, "size", 4) && strchr(a->text, '=')) {
+			const char *val = strchr(a->text, '=') + 1;
+			unsigned long v;
+			int ret;
+
+			for (const char *q = a->text + 4; q < val - 1; q++)
+				if (!is_blank(*q))
+					return arg_err(err, a, 0, "unknown prefixset argument "
+						       "'%.*s' (known: size)",
+						       (int)(val - 1 - a->text), a->text);
+			if (sized)
+				return arg_err(err, a, 0, "duplicate prefixset argument 'size'");
+			sized = 1;
+			while (is_blank(*val))
+				val++;
+			ret = parse_num(val, FFPF_PS_SIZE_MAX, &v);
+			if (ret == -1)
+				return arg_err(err, a, val - a->text, "bad size '%s', expected "
+					       "a number of prefixes", val);
+			if (ret == -2 || v < 1)
+				return arg_err(err, a, val - a->text, "prefixset size %s out "
+					       "of range (1..%d)", val, FFPF_PS_SIZE_MAX);
+			out->cfg.size = v;
+			continue;
+		}
+		if (out->n == FFPF_PS_INIT_MAX)
+			return arg_err(err, a, 0, "too many prefixes in the spec (at most %d): "
+				       "add more with ffpf-bpf set", FFPF_PS_INIT_MAX);
+		if (ffpf_prefix_parse(a->text, &out->init[out->n], why, sizeof(why), &off))
+			return arg_err(err, a, off, "%s", why);
+		out->n++;
+	}
+	return 0;
+}

@@ -17,6 +17,8 @@
 #include "count_tc.skel.h"
 #include "sample_tc.skel.h"
 #include "flowtrack_tc.skel.h"
+#include "prefixset.skel.h"
+#include "prefixset_tc.skel.h"
 
 static int match_configure(const struct ffpf_spec_filter *f, void *mbuf,
 			   struct ffpf_spec_error *err)
@@ -66,6 +68,32 @@ static int flowtrack_prepare(struct bpf_object *obj, const void *cfg)
 						     size + size / 4 : 1);
 }
 
+/* prefixset (issue 5): the trie is sized at load, filled once loaded. */
+static int prefixset_configure(const struct ffpf_spec_filter *f, void *init,
+			       struct ffpf_spec_error *err)
+{
+	return ffpf_prefixset_parse_args(f, init, err);
+}
+
+static int prefixset_prepare(struct bpf_object *obj, const void *init)
+{
+	const struct ffpf_prefixset_args *a = init;
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, "prefixset_set");
+
+	if (!map)
+		return -ENOENT;
+	if (bpf_map__fd(map) >= 0)	/* shared with another flow's set: its size */
+		return 0;
+	return bpf_map__set_max_entries(map, a->cfg.size);
+}
+
+static int prefixset_loaded(struct ffpf_stage *st)
+{
+	const struct ffpf_prefixset_args *a = (const void *)st->init;
+
+	return ffpf_prefixset_fill(st, a->init, a->n);
+}
+
 /* Extra members (e.g. .prepare) after TYPE. */
 #define CLASS(NAME, TYPE, ...)						\
 	{ .name = #NAME, .mbuf_size = sizeof(TYPE),			\
@@ -79,10 +107,13 @@ static const struct ffpf_class ffpf_classes[] = {
 	CLASS(count, struct ffpf_count_mbuf),
 	CLASS(sample, struct ffpf_sample_mbuf),
 	CLASS(flowtrack, struct ffpf_flowtrack_mbuf, .prepare = flowtrack_prepare),
+	CLASS(prefixset, struct ffpf_prefixset_mbuf, .prepare = prefixset_prepare,
+	      .loaded = prefixset_loaded, .pin_map = "prefixset_set"),
 };
 
 _Static_assert(offsetof(struct ffpf_match_mbuf, cpu) <= FFPF_CFG_MAX, "config too large");
 _Static_assert(offsetof(struct ffpf_flowtrack_mbuf, cpu) <= FFPF_CFG_MAX, "config too large");
+_Static_assert(sizeof(struct ffpf_prefixset_args) <= FFPF_CFG_MAX, "config too large");
 
 const struct ffpf_class *ffpf_class_find(const char *name)
 {

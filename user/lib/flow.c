@@ -516,6 +516,11 @@ static void flow_unpin(struct ffpf_flow *flow)
 		unlink(path);
 		flow_pin_path(flow, i, true, path, sizeof(path));
 		unlink(path);
+		if (flow->stages[i].cls->pin_map) {
+			ffpf_stage_pin_path(path, sizeof(path), flow->iface->ifname, flow->name,
+					    i, flow->stages[i].cls->pin_map, false);
+			unlink(path);
+		}
 	}
 	ffpf_pin_dir(dir, sizeof(dir), flow->iface->ifname, flow->name);
 	rmdir(dir);
@@ -551,6 +556,14 @@ int ffpf_flow_pin(struct ffpf_flow *flow)
 		flow_pin_path(flow, i, true, path, sizeof(path));
 		if (bpf_obj_pin(flow->stages[i].mbuf_fd, path))
 			goto fail;
+		if (flow->stages[i].cls->pin_map) {
+			const char *m = flow->stages[i].cls->pin_map;
+
+			ffpf_stage_pin_path(path, sizeof(path), ifc->ifname, flow->name, i,
+					    m, false);
+			if (bpf_obj_pin(ffpf_stage_map_fd(&flow->stages[i], m), path))
+				goto fail;
+		}
 	}
 	flow->pinned = true;
 	flow->flags |= FFPF_FLOW_PIN;

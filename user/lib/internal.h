@@ -8,8 +8,9 @@
 #include <ffpf/ffpf.h>
 #include "spec.h"
 
-#define FFPF_CFG_MAX	256	/* largest class configuration, bytes */
+#define FFPF_CFG_MAX	512	/* largest class configuration, bytes */
 
+struct ffpf_stage;
 /* A filter class: a BPF object embedded in the library plus its argument parser. */
 struct ffpf_class {
 	const char *name;
@@ -26,6 +27,16 @@ struct ffpf_class {
 	 * it is loaded (e.g. size a map). NULL for most classes.
 	 */
 	int (*prepare)(struct bpf_object *obj, const void *cfg);
+	/*
+	 * Optional: run once the stage is loaded and its MBuf mapped, before
+	 * any packet can reach it (e.g. fill a map from st->init).
+	 */
+	int (*loaded)(struct ffpf_stage *st);
+	/*
+	 * Optional: a state map that --pin also pins, as <k>_<pin_map> beside
+	 * the MBuf, so another process can change it (e.g. "prefixset_set").
+	 */
+	const char *pin_map;
 };
 
 const struct ffpf_class *ffpf_class_find(const char *name);
@@ -53,6 +64,9 @@ int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
 void ffpf_stage_unload(struct ffpf_stage *st);
 /* fd of the map @name of loaded stage @st (e.g. "flowtrack_table"), or -ENOENT. */
 int ffpf_stage_map_fd(const struct ffpf_stage *st, const char *name);
+/* prefixset.c: add @n prefixes to loaded stage @st's trie (its initial set). */
+int ffpf_prefixset_fill(struct ffpf_stage *st, const struct ffpf_prefixset_key *keys,
+			unsigned n);
 
 /*
  * Per-interface-and-hook datapath: root program, shared maps, this

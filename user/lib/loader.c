@@ -106,6 +106,11 @@ int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
 		goto fail;
 	}
 	memcpy(st->mbuf, st->init, st->cls->cfg_size);
+	if (st->cls->loaded) {
+		err = st->cls->loaded(st);
+		if (err)
+			goto fail;
+	}
 	return 0;
 fail:
 	ffpf_stage_unload(st);

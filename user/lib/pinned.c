@@ -105,6 +105,7 @@ static int op_pause(struct ffpf_iface *ifc, int idx)
 static int op_close(struct ffpf_iface *ifc, int idx)
 {
 	struct ffpf_flow_desc d;
+	const struct ffpf_class *cls;
 	char dir[256], path[320];
 	int err = ffpf_iface_read_desc(ifc, idx, &d);
 
@@ -120,6 +121,12 @@ static int op_close(struct ffpf_iface *ifc, int idx)
 		ffpf_stage_pin_path(path, sizeof(path), ifc->ifname, d.name, i,
 				    d.stages[i].cls, true);
 		unlink(path);
+		cls = ffpf_class_find(d.stages[i].cls);
+		if (cls && cls->pin_map) {
+			ffpf_stage_pin_path(path, sizeof(path), ifc->ifname, d.name, i,
+					    cls->pin_map, false);
+			unlink(path);
+		}
 	}
 	rmdir(dir);
 	return ffpf_iface_remove_flow(ifc, idx);

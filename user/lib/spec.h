@@ -91,4 +91,43 @@ int ffpf_flowtrack_parse_args(const struct ffpf_spec_filter *f,
 int ffpf_match_may_overlap(const struct ffpf_match_cfg *a,
 			   const struct ffpf_match_cfg *b);
 
+/* --- prefixset (issue 5) --- */
+#include <stddef.h>
+/* Initial prefixes a spec can carry: the arguments left after dir, mode. */
+#define FFPF_PS_INIT_MAX	(FFPF_SPEC_MAX_ARGS - 2)
+
+/*
+ * What prefixset's configure writes into the stage's init area: the MBuf
+ * configuration (only that reaches the MBuf) and, past the MBuf's
+ * configuration bytes, the initial prefixes the loader adds to the trie.
+ */
+struct ffpf_prefixset_args {
+	union {
+		struct ffpf_prefixset_cfg cfg;
+		__u8 head[offsetof(struct ffpf_prefixset_mbuf, cpu)];
+	};
+	__u32 n;
+	struct ffpf_prefixset_key init[FFPF_PS_INIT_MAX];
+};
+
+/*
+ * Parse "ADDR/LEN" or "ADDR" (a host: /32 or /128), IPv4 or IPv6, into an
+ * LPM key: IPv4 v4-mapped with prefixlen 96 + LEN, the address masked to
+ * the prefix. Returns 0, or -EINVAL with @why (a message) and *@off (the
+ * byte of @text it points at) filled.
+ */
+int ffpf_prefix_parse(const char *text, struct ffpf_prefixset_key *key,
+		      char *why, size_t whylen, size_t *off);
+/* Format @key as "10.0.0.0/8" or "2001:db8::/32" into @buf (>= 64 bytes). */
+void ffpf_prefix_format(const struct ffpf_prefixset_key *key, char *buf, size_t len);
+/*
+ * prefixset(src|dst|either, allow|deny, [size=N,] PREFIX, ...): direction
+ * and mode first, then at most one size=N (1..FFPF_PS_SIZE_MAX trie
+ * entries, default FFPF_PS_SIZE_DEFAULT) and up to FFPF_PS_INIT_MAX
+ * prefixes in any order.
+ */
+int ffpf_prefixset_parse_args(const struct ffpf_spec_filter *f,
+			      struct ffpf_prefixset_args *out,
+			      struct ffpf_spec_error *err);
+
 #endif /* FFPF_SPEC_H */
