@@ -8,7 +8,9 @@
 #include <ffpf/ffpf.h>
 #include "spec.h"
 
-#define FFPF_CFG_MAX	512	/* largest class configuration, bytes */
+/* Largest class configuration (stage init area), bytes: prefixset's carries
+ * its initial prefixes after the MBuf part (struct ffpf_prefixset_args). */
+#define FFPF_CFG_MAX	512
 
 struct ffpf_stage;
 /* A filter class: a BPF object embedded in the library plus its argument parser. */

@@ -197,11 +197,11 @@ static int pinned_set_fd(const char *ifname, const char *name, const char *filte
 		err = ffpf_err(ENOENT, "%s: no pinned flow named %s\n", ifname, name);
 		goto out;
 	}
-	d.stages[k].cls[sizeof(d.stages[k].cls) - 1] = 0;
 	if ((__u32)k >= d.nstages) {
 		err = ffpf_err(ENOENT, "%s: flow %s has no filter %d\n", ifname, name, k);
 		goto out;
 	}
+	d.stages[k].cls[sizeof(d.stages[k].cls) - 1] = 0;
 	if (strcmp(d.stages[k].cls, "prefixset")) {
 		err = ffpf_err(EINVAL, "%s: filter %d of flow %s is a %s, not a prefixset\n",
 			       ifname, k, name, d.stages[k].cls);
