@@ -52,6 +52,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 
 # BPF objects: the root program and one object per filter class.
 BPF_CLASSES := match count sample flowtrack
+BPF_CLASSES += payload
 BPF_SRCS  := bpf/root.bpf.c $(addprefix bpf/filters/,$(addsuffix .bpf.c,$(BPF_CLASSES)))
 BPF_HDRS  := $(wildcard bpf/lib/*.h) include/ffpf/abi.h include/ffpf/mbuf.h include/ffpf/flowtrack.h vmlinux/vmlinux.h
 # Every object is built twice from the same source: for XDP (ingress) and,

@@ -17,6 +17,10 @@
 #include "count_tc.skel.h"
 #include "sample_tc.skel.h"
 #include "flowtrack_tc.skel.h"
+#include "payload.skel.h"
+#include "payload_tc.skel.h"
+#include "payload.h"
+#include <stdlib.h>
 
 static int match_configure(const struct ffpf_spec_filter *f, void *mbuf,
 			   struct ffpf_spec_error *err)
@@ -66,6 +70,40 @@ static int flowtrack_prepare(struct bpf_object *obj, const void *cfg)
 						     size + size / 4 : 1);
 }
 
+static int payload_configure(const struct ffpf_spec_filter *f, void *mbuf,
+			     struct ffpf_spec_error *err)
+{
+	struct ffpf_payload_mbuf *m = mbuf;
+
+	return ffpf_payload_parse_args(f, &m->cfg, err);
+}
+
+/* The patterns' automaton goes into the object's .bss (payload_dfa). */
+static int payload_prepare(struct bpf_object *obj, const void *cfg)
+{
+	struct bpf_map *map, *bss = NULL;
+	__u16 *dfa;
+	int err;
+
+	bpf_object__for_each_map(map, obj) {
+		const char *name = bpf_map__name(map);
+		size_t len = strlen(name);
+
+		if (len >= 4 && !strcmp(name + len - 4, ".bss"))
+			bss = map;
+	}
+	if (!bss || bpf_map__value_size(bss) != FFPF_PL_DFA_SIZE)
+		return -ENOENT;
+	dfa = malloc(FFPF_PL_DFA_SIZE);
+	if (!dfa)
+		return -ENOMEM;
+	err = ffpf_payload_compile(cfg, dfa);
+	if (err >= 0)
+		err = bpf_map__set_initial_value(bss, dfa, FFPF_PL_DFA_SIZE);
+	free(dfa);
+	return err;
+}
+
 /* Extra members (e.g. .prepare) after TYPE. */
 #define CLASS(NAME, TYPE, ...)						\
 	{ .name = #NAME, .mbuf_size = sizeof(TYPE),			\
@@ -79,10 +117,12 @@ static const struct ffpf_class ffpf_classes[] = {
 	CLASS(count, struct ffpf_count_mbuf),
 	CLASS(sample, struct ffpf_sample_mbuf),
 	CLASS(flowtrack, struct ffpf_flowtrack_mbuf, .prepare = flowtrack_prepare),
+	CLASS(payload, struct ffpf_payload_mbuf, .prepare = payload_prepare),
 };
 
 _Static_assert(offsetof(struct ffpf_match_mbuf, cpu) <= FFPF_CFG_MAX, "config too large");
 _Static_assert(offsetof(struct ffpf_flowtrack_mbuf, cpu) <= FFPF_CFG_MAX, "config too large");
+_Static_assert(offsetof(struct ffpf_payload_mbuf, cpu) <= FFPF_CFG_MAX, "config too large");
 
 const struct ffpf_class *ffpf_class_find(const char *name)
 {

@@ -8,7 +8,7 @@
 #include <ffpf/ffpf.h>
 #include "spec.h"
 
-#define FFPF_CFG_MAX	256	/* largest class configuration, bytes */
+#define FFPF_CFG_MAX	2048	/* largest class configuration, bytes (payload: 1064) */
 
 /* A filter class: a BPF object embedded in the library plus its argument parser. */
 struct ffpf_class {
