@@ -189,9 +189,10 @@ $(OUT)/ffpf-ftbench: $(FTB_SRCS) $(FTB_HDRS) $(FTB_SKELS) tools/privnet.h $(STAT
 
 # Seed of issue 8: in-kernel ns/packet per scenario, one interleaved run;
 # then flow tracking with many live flows and the cost of ending flows.
-bench: $(OUT)/ffpf-nsbench $(OUT)/ffpf-ftbench
+bench: $(OUT)/ffpf-nsbench $(OUT)/ffpf-ftbench $(OUT)/ffpf-plbench
 	$(Q)$(OUT)/ffpf-nsbench 5 1000000
 	$(Q)$(OUT)/ffpf-ftbench 5 1000000
+	$(Q)$(OUT)/ffpf-plbench 5 200000
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -7,7 +7,7 @@
  * The window is copied into a per-CPU scratch buffer with the hook's
  * load-bytes helper (so a TC skb's paged data is searched too), then run
  * through an Aho-Corasick automaton that user space compiled from the
- * patterns into payload_dfa before load (user/lib/payload.c): one table
+ * patterns into payload_tab before load (user/lib/payload.c): one table
  * load per byte, whatever the number of patterns. An entry is the next
  * state, or FFPF_PL_ACCEPT once some pattern has ended; the loop is
  * bounded by FFPF_PL_DEPTH_MAX, which the verifier walks once.
@@ -21,10 +21,10 @@
 FFPF_MBUF(payload, struct ffpf_payload_mbuf)
 
 /* Filled by user space through the object's .bss before load. */
-__u16 payload_dfa[FFPF_PL_STATES * 256];
+struct ffpf_payload_tables payload_tab;
 
 struct payload_buf {
-	__u8 b[FFPF_PL_DEPTH_MAX];
+	__u8 b[FFPF_PL_DEPTH_MAX + 1];	/* + 1: the pair test at the last byte */
 };
 
 struct {
@@ -34,14 +34,31 @@ struct {
 	__type(value, struct payload_buf);
 } payload_scratch SEC(".maps");
 
-/* 1 if the automaton reaches an accepting edge within b[0, n). */
+/*
+ * 1 if the automaton reaches an accepting edge within b[0, n). In the
+ * start state a byte whose pair (b[i], b[i + 1]) begins no pattern is
+ * skipped: the automaton would be back in the start state after b[i + 1]
+ * anyway, and that test has no dependency from one byte to the next,
+ * where an automaton step waits for the previous one. b[n] may be stale:
+ * it only makes the last pair a candidate or not, and a one-byte pattern
+ * sets all pairs starting with its byte.
+ */
 static __always_inline int payload_search(const __u8 *b, __u32 n)
 {
 	__u32 s = 0;
 
 	for (__u32 i = 0; i < FFPF_PL_DEPTH_MAX && i < n; i++) {
-		__u16 t = payload_dfa[((s & (FFPF_PL_STATES - 1)) << 8) | b[i]];
+		__u16 t;
 
+#ifndef PAYLOAD_NO_PAIRS
+		if (s == 0) {
+			__u32 h = b[i] | (__u32)b[i + 1] << 8;
+
+			if (!(payload_tab.first2[h >> 3] & (1 << (h & 7))))
+				continue;
+		}
+#endif
+		t = payload_tab.dfa[s & (FFPF_PL_STATES - 1)][b[i]];
 		if (t & FFPF_PL_ACCEPT)
 			return 1;
 		s = t;

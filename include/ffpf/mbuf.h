@@ -120,6 +120,18 @@ struct ffpf_sample_mbuf {
 #define FFPF_PL_STATES		1024	/* >= 32 * 32 bytes - 32 ends + root */
 #define FFPF_PL_ACCEPT		0x8000
 
+/*
+ * What the loader compiles from the patterns into the stage object's
+ * .bss (user/lib/payload.c). first2: bit (b0 | b1 << 8) is set when some
+ * pattern starts with bytes b0 b1, or is the single byte b0; in the start
+ * state the stage skips a byte whose pair is not set without touching the
+ * automaton.
+ */
+struct ffpf_payload_tables {
+	__u8  first2[65536 / 8];
+	__u16 dfa[FFPF_PL_STATES][256];
+};
+
 struct ffpf_payload_cfg {
 	__u16 depth;		/* bytes of payload searched, 1..FFPF_PL_DEPTH_MAX */
 	__u16 offset;		/* payload bytes skipped first, 0..FFPF_PL_DEPTH_MAX */

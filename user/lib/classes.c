@@ -78,11 +78,11 @@ static int payload_configure(const struct ffpf_spec_filter *f, void *mbuf,
 	return ffpf_payload_parse_args(f, &m->cfg, err);
 }
 
-/* The patterns' automaton goes into the object's .bss (payload_dfa). */
+/* The patterns' tables go into the object's .bss (payload_tab). */
 static int payload_prepare(struct bpf_object *obj, const void *cfg)
 {
 	struct bpf_map *map, *bss = NULL;
-	__u16 *dfa;
+	struct ffpf_payload_tables *tab;
 	int err;
 
 	bpf_object__for_each_map(map, obj) {
@@ -92,15 +92,15 @@ static int payload_prepare(struct bpf_object *obj, const void *cfg)
 		if (len >= 4 && !strcmp(name + len - 4, ".bss"))
 			bss = map;
 	}
-	if (!bss || bpf_map__value_size(bss) != FFPF_PL_DFA_SIZE)
+	if (!bss || bpf_map__value_size(bss) != sizeof(*tab))
 		return -ENOENT;
-	dfa = malloc(FFPF_PL_DFA_SIZE);
-	if (!dfa)
+	tab = malloc(sizeof(*tab));
+	if (!tab)
 		return -ENOMEM;
-	err = ffpf_payload_compile(cfg, dfa);
+	err = ffpf_payload_compile(cfg, tab);
 	if (err >= 0)
-		err = bpf_map__set_initial_value(bss, dfa, FFPF_PL_DFA_SIZE);
-	free(dfa);
+		err = bpf_map__set_initial_value(bss, tab, sizeof(*tab));
+	free(tab);
 	return err;
 }
 

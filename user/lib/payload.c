@@ -8,7 +8,8 @@
  * datapath needs no failure links: one table load per byte. A node is
  * accepting if a pattern ends there or at a node its failure chain
  * reaches; edges into accepting nodes become FFPF_PL_ACCEPT and only the
- * other nodes get a row. With 32 patterns of 32 bytes the trie has at
+ * other nodes get a row. The pairs of first bytes let the stage skip, in
+ * the start state, a byte that cannot begin a match. With 32 patterns of 32 bytes the trie has at
  * most 32 * 32 + 1 nodes, at least one of them accepting, so the rows fit
  * in FFPF_PL_STATES.
  */
@@ -19,7 +20,7 @@
 
 #define NODES_MAX	(FFPF_PL_MAX_PATTERNS * FFPF_PL_MAX_PATLEN + 1)
 
-int ffpf_payload_compile(const struct ffpf_payload_cfg *cfg, __u16 *dfa)
+int ffpf_payload_compile(const struct ffpf_payload_cfg *cfg, struct ffpf_payload_tables *tab)
 {
 	int (*next)[256] = NULL;	/* trie edges, then the full transition function */
 	int *fail = NULL, *queue = NULL, *row = NULL;
@@ -85,14 +86,23 @@ int ffpf_payload_compile(const struct ffpf_payload_cfg *cfg, __u16 *dfa)
 		ret = -E2BIG;
 		goto out;
 	}
-	memset(dfa, 0, FFPF_PL_DFA_SIZE);
+	memset(tab, 0, sizeof(*tab));
 	for (int s = 0; s < nodes; s++) {
 		if (row[s] < 0)
 			continue;
 		for (int b = 0; b < 256; b++) {
 			int t = next[s][b];
 
-			dfa[row[s] * 256 + b] = row[t] < 0 ? FFPF_PL_ACCEPT : row[t];
+			tab->dfa[row[s]][b] = row[t] < 0 ? FFPF_PL_ACCEPT : row[t];
+		}
+	}
+	for (int i = 0; i < cfg->npat; i++) {
+		for (int b1 = 0; b1 < 256; b1++) {
+			unsigned h = cfg->pat[i][0] | (cfg->len[i] > 1 ? cfg->pat[i][1] : b1) << 8;
+
+			tab->first2[h >> 3] |= 1 << (h & 7);
+			if (cfg->len[i] > 1)
+				break;
 		}
 	}
 	ret = rows;
