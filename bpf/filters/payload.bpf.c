@@ -7,10 +7,11 @@
  * The window is copied into a per-CPU scratch buffer with the hook's
  * load-bytes helper (so a TC skb's paged data is searched too), then run
  * through an Aho-Corasick automaton that user space compiled from the
- * patterns into payload_tab before load (user/lib/payload.c): one table
- * load per byte, whatever the number of patterns. An entry is the next
- * state, or FFPF_PL_ACCEPT once some pattern has ended; the loop is
- * bounded by FFPF_PL_DEPTH_MAX, which the verifier walks once.
+ * patterns into payload_tab before load (user/lib/payload.c): at most one
+ * table load per byte, whatever the number of patterns. An entry is the
+ * next state, or FFPF_PL_ACCEPT once some pattern has ended; the loop is
+ * bounded by FFPF_PL_DEPTH_MAX, which the verifier walks once. Costs:
+ * docs/architecture.md section 8 (build/ffpf-plbench).
  *
  * No transport payload (a later fragment, a truncated or malformed header,
  * another protocol): rejected and counted in spare[FFPF_PL_NOL4]. A

@@ -69,6 +69,8 @@ static void build(struct pkt *p, const struct prow *r)
 #define MULTI	"payload(\"GET /\", \"\\x90\\x90\\x90\", \"worm\")"
 #define AC	"payload(\"abcd\", \"bce\", \"aab\")"
 #define BIN	"payload(\"\\x00\\x01\\xff\")"
+#define ONE	"payload(\"Z\")"
+#define PAIR	"payload(\"ZQ\")"
 #define P32	"payload(\"pat-00\", \"pat-01\", \"pat-02\", \"pat-03\", \"pat-04\", "	\
 		"\"pat-05\", \"pat-06\", \"pat-07\", \"pat-08\", \"pat-09\", \"pat-10\", "	\
 		"\"pat-11\", \"pat-12\", \"pat-13\", \"pat-14\", \"pat-15\", \"pat-16\", "	\
@@ -126,6 +128,10 @@ static const struct prow rows[] = {
 	{ AC, "abc ab bc aa: no pattern", T4, "abc ab bc aa", 0, 0, 0, 0, false },
 	{ BIN, "bytes 00 01 ff", U4, "\x00\x01\xff", 3, 5, 20, 0, true },
 	{ BIN, "bytes 00 01 fe", U4, "\x00\x01\xfe", 3, 5, 20, 0, false },
+	{ ONE, "one-byte pattern as the last payload byte", U4, "Z", 0, 30, 31, 0, true },
+	{ ONE, "one-byte pattern absent", U4, "z", 0, 30, 31, 0, false },
+	{ PAIR, "ZQ at the end (leaves Q in the scratch buffer)", U4, "ZQ", 0, 3, 5, 0, true },
+	{ PAIR, "Z as the last byte, a stale Q after it: no match", U4, "Z", 0, 3, 4, 0, false },
 	{ P32, "32 patterns: the last one", T4, "pat-31", 0, 200, 256, 0, true },
 	{ P32, "32 patterns: the first one", U6, "pat-00", 0, 0, 256, 0, true },
 	{ P32, "32 patterns: none", T4, "pat-32 pat-3 at-31", 0, 0, 256, 0, false },

@@ -94,6 +94,8 @@ static int payload_prepare(struct bpf_object *obj, const void *cfg)
 	}
 	if (!bss || bpf_map__value_size(bss) != sizeof(*tab))
 		return -ENOENT;
+	if (bpf_map__fd(bss) >= 0)	/* shared with another flow's stage: its tables */
+		return 0;
 	tab = malloc(sizeof(*tab));
 	if (!tab)
 		return -ENOMEM;
