@@ -53,6 +53,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 # BPF objects: the root program and one object per filter class.
 BPF_CLASSES := match count sample flowtrack
 BPF_CLASSES += prefixset
+BPF_CLASSES += payload
 BPF_SRCS  := bpf/root.bpf.c $(addprefix bpf/filters/,$(addsuffix .bpf.c,$(BPF_CLASSES)))
 BPF_HDRS  := $(wildcard bpf/lib/*.h) include/ffpf/abi.h include/ffpf/mbuf.h include/ffpf/flowtrack.h vmlinux/vmlinux.h
 # Every object is built twice from the same source: for XDP (ingress) and,
@@ -188,10 +189,12 @@ $(OUT)/ffpf-ftbench: $(FTB_SRCS) $(FTB_HDRS) $(FTB_SKELS) tools/privnet.h $(STAT
 	$(Q)$(CC) $(CFLAGS) -Itools -Itools/ftbench -I$(FTB_OUT) $(FTB_SRCS) $(STATIC) -o $@ $(LIBS)
 
 # Seed of issue 8: in-kernel ns/packet per scenario, one interleaved run;
-# then flow tracking with many live flows and the cost of ending flows.
-bench: $(OUT)/ffpf-nsbench $(OUT)/ffpf-ftbench
+# then flow tracking with many live flows and the cost of ending flows;
+# then the payload class with 1, 8 and 32 patterns (issue 5).
+bench: $(OUT)/ffpf-nsbench $(OUT)/ffpf-ftbench $(OUT)/ffpf-plbench
 	$(Q)$(OUT)/ffpf-nsbench 5 1000000
 	$(Q)$(OUT)/ffpf-ftbench 5 1000000
+	$(Q)$(OUT)/ffpf-plbench 5 200000
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all

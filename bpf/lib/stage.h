@@ -79,4 +79,17 @@ static __always_inline void ffpf_passed(struct ffpf_mbuf_cpu *c, const struct ff
 	}								\
 	char _license[] SEC("license") = "Dual BSD/GPL";
 
+/* As FFPF_STAGE, for a body that also reads the packet: NAME_body(ctx, p). */
+#define FFPF_STAGE_CTX(NAME)						\
+	SEC(FFPF_SEC)							\
+	int ffpf_##NAME(ffpf_ctx_t *ctx)				\
+	{								\
+		struct ffpf_pkt *p = ffpf_pkt_get();			\
+									\
+		if (!p)							\
+			return FFPF_V_ERROR;				\
+		return ffpf_next(ctx, NAME##_body(ctx, p));		\
+	}								\
+	char _license[] SEC("license") = "Dual BSD/GPL";
+
 #endif /* FFPF_BPF_STAGE_H */

@@ -147,4 +147,53 @@ struct ffpf_prefixset_mbuf {
 	struct ffpf_mbuf_cpu cpu[FFPF_MBUF_CPUS];
 };
 
+/*
+ * payload (issue 5): accept a packet whose transport payload contains any
+ * of up to FFPF_PL_MAX_PATTERNS byte patterns within `depth` bytes after
+ * `offset`. The patterns are the configuration; the loader compiles them
+ * into an Aho-Corasick automaton (user/lib/payload.c) that the stage runs
+ * one byte at a time: the cost per byte does not grow with the patterns.
+ */
+#define FFPF_PL_MAX_PATTERNS	32
+#define FFPF_PL_MAX_PATLEN	32
+#define FFPF_PL_DEPTH_DEFAULT	256
+#define FFPF_PL_DEPTH_MAX	1500	/* a full Ethernet MTU of payload */
+/* Automaton: FFPF_PL_STATES rows of 256 __u16 (next state, or ACCEPT). */
+#define FFPF_PL_STATES		1024	/* >= 32 * 32 bytes - 32 ends + root */
+#define FFPF_PL_ACCEPT		0x8000
+
+/*
+ * What the loader compiles from the patterns into the stage object's
+ * .bss (user/lib/payload.c). first2: bit (b0 | b1 << 8) is set when some
+ * pattern starts with bytes b0 b1, or is the single byte b0; in the start
+ * state the stage skips a byte whose pair is not set without touching the
+ * automaton.
+ */
+struct ffpf_payload_tables {
+	__u8  first2[65536 / 8];
+	__u16 dfa[FFPF_PL_STATES][256];
+};
+
+struct ffpf_payload_cfg {
+	__u16 depth;		/* bytes of payload searched, 1..FFPF_PL_DEPTH_MAX */
+	__u16 offset;		/* payload bytes skipped first, 0..FFPF_PL_DEPTH_MAX */
+	__u8  npat;
+	__u8  pad[3];
+	__u8  len[FFPF_PL_MAX_PATTERNS];
+	__u8  pat[FFPF_PL_MAX_PATTERNS][FFPF_PL_MAX_PATLEN];
+};
+
+/* payload's use of ffpf_mbuf_cpu.spare[] */
+enum ffpf_payload_counter {
+	FFPF_PL_SCANNED	= 0,	/* payload bytes searched */
+	FFPF_PL_EMPTY	= 1,	/* no payload byte in the window: rejected */
+	FFPF_PL_NOL4	= 2,	/* no transport payload found (later fragment,
+				 * truncated, malformed, other protocol): rejected */
+};
+
+struct ffpf_payload_mbuf {
+	struct ffpf_payload_cfg cfg;	/* fixed at instantiate */
+	struct ffpf_mbuf_cpu cpu[FFPF_MBUF_CPUS];
+};
+
 #endif /* FFPF_MBUF_H */

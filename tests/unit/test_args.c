@@ -717,11 +717,11 @@ Test(prefixset_args, most_prefixes_a_spec_holds)
 	struct ffpf_prefixset_args a;
 
 	for (int i = 0; i < FFPF_PS_INIT_MAX; i++)
-		len += snprintf(text + len, sizeof(text) - len, ", 10.%d.0.0/16", i);
+		len += snprintf(text + len, sizeof(text) - len, ",a%d::/16", i);	/* fits 512 */
 	snprintf(text + len, sizeof(text) - len, ")");
 	a = ps_ok(text);
 	cr_expect_eq(a.n, FFPF_PS_INIT_MAX);
-	cr_expect_str_eq(ps_text(&a.init[FFPF_PS_INIT_MAX - 1]), "10.13.0.0/16");
+	cr_expect_str_eq(ps_text(&a.init[FFPF_PS_INIT_MAX - 1]), "a37::/16");
 }
 
 Test(prefixset_args, errors)
@@ -766,4 +766,115 @@ Test(prefixset_args, prefix_parser)
 	cr_expect_eq(off, 11);
 	cr_expect_eq(ffpf_prefix_parse("10.0.0.0/8/8", &k, why, sizeof(why), &off), -EINVAL);
 	cr_expect_eq(ffpf_prefix_parse("10.0.0.0 /8", &k, why, sizeof(why), &off), -EINVAL);
+}
+
+/* payload (issue 5) */
+
+static struct ffpf_payload_cfg pl_ok(const char *text)
+{
+	struct ffpf_spec *spec = one_filter(text);
+	struct ffpf_spec_error err = { 0 };
+	struct ffpf_payload_cfg cfg;
+	int ret = ffpf_payload_parse_args(&spec->filters[0], &cfg, &err);
+
+	ffpf_spec_free(spec);
+	cr_assert_eq(ret, 0, "\"%s\": %d:%d: %s", text, err.line, err.col, err.msg);
+	return cfg;
+}
+
+static void pl_err(const char *text, int line, int col, const char *sub)
+{
+	struct ffpf_spec *spec = one_filter(text);
+	struct ffpf_spec_error err = { 0 };
+	struct ffpf_payload_cfg cfg;
+	int ret = ffpf_payload_parse_args(&spec->filters[0], &cfg, &err);
+
+	ffpf_spec_free(spec);
+	check_err(text, ret, &err, line, col, sub);
+}
+
+static void expect_pat(const struct ffpf_payload_cfg *c, int i, const void *b, int len)
+{
+	cr_expect_eq(c->len[i], len, "pattern %d: %d bytes, want %d", i, c->len[i], len);
+	cr_expect_eq(memcmp(c->pat[i], b, len), 0, "pattern %d bytes differ", i);
+}
+
+Test(payload_args, defaults_and_one_pattern)
+{
+	struct ffpf_payload_cfg c = pl_ok("payload(\"GET /\")");
+
+	cr_expect_eq(c.npat, 1);
+	expect_pat(&c, 0, "GET /", 5);
+	cr_expect_eq(c.depth, FFPF_PL_DEPTH_DEFAULT);
+	cr_expect_eq(c.depth, 256);
+	cr_expect_eq(c.offset, 0);
+}
+
+Test(payload_args, escapes_commas_and_order)
+{
+	struct ffpf_payload_cfg c =
+		pl_ok("payload(depth = 512, \"\\x90\\x90X\", \"a,b) #c\", offset=3)");
+
+	cr_expect_eq(c.npat, 2);
+	expect_pat(&c, 0, "\x90\x90X", 3);
+	expect_pat(&c, 1, "a,b) #c", 7);
+	cr_expect_eq(c.depth, 512);
+	cr_expect_eq(c.offset, 3);
+	c = pl_ok("payload(\"\\\\\\\"\\n\\r\\t\\0\\xfF\")");
+	expect_pat(&c, 0, "\\\"\n\r\t\0\xff", 7);
+}
+
+Test(payload_args, limits)
+{
+	char text[2048];
+	size_t n;
+	struct ffpf_payload_cfg c;
+
+	c = pl_ok("payload(\"0123456789abcdef0123456789abcdef\", depth=1500, offset=1500)");
+	cr_expect_eq(c.len[0], FFPF_PL_MAX_PATLEN);
+	cr_expect_eq(c.depth, FFPF_PL_DEPTH_MAX);
+	cr_expect_eq(c.offset, FFPF_PL_DEPTH_MAX);
+	c = pl_ok("payload(\"x\", depth=1)");
+	cr_expect_eq(c.depth, 1);
+	n = snprintf(text, sizeof(text), "payload(");
+	for (int i = 0; i < FFPF_PL_MAX_PATTERNS; i++)
+		n += snprintf(text + n, sizeof(text) - n, "\"p%02d\", ", i);
+	snprintf(text + n, sizeof(text) - n, "depth=64, offset=1)");
+	c = pl_ok(text);
+	cr_expect_eq(c.npat, FFPF_PL_MAX_PATTERNS);
+	expect_pat(&c, 31, "p31", 3);
+	/* one more pattern: the 33rd is refused where it starts */
+	n = snprintf(text, sizeof(text), "payload(");
+	for (int i = 0; i <= FFPF_PL_MAX_PATTERNS; i++)
+		n += snprintf(text + n, sizeof(text) - n, "%s\"p%02d\"", i ? "," : "", i);
+	snprintf(text + n, sizeof(text) - n, ")");
+	pl_err(text, 1, 9 + 6 * FFPF_PL_MAX_PATTERNS, "too many patterns (max 32)");
+}
+
+Test(payload_args, errors)
+{
+	pl_err("payload", 1, 1, "payload needs at least one pattern");
+	pl_err("payload(depth=64)", 1, 1, "payload needs at least one pattern");
+	pl_err("payload(GET)", 1, 9, "expected a double-quoted pattern, depth=N or offset=N, "
+	       "found 'GET'");
+	pl_err("payload(\"a\", size=3)", 1, 14, "unknown payload argument 'size' "
+	       "(known: depth, offset)");
+	pl_err("payload(\"a\", depth=3, depth=4)", 1, 23, "duplicate payload argument 'depth'");
+	pl_err("payload(\"a\", depth=)", 1, 20, "depth= needs a number of bytes");
+	pl_err("payload(\"a\", depth=x1)", 1, 20, "bad depth 'x1', expected a number");
+	pl_err("payload(\"a\", depth=0)", 1, 20, "payload depth 0 out of range (1..1500)");
+	pl_err("payload(\"a\", depth=1501)", 1, 20, "payload depth 1501 out of range (1..1500)");
+	pl_err("payload(\"a\", offset=99999)", 1, 21, "payload offset 99999 out of range (0..1500)");
+	pl_err("payload(\"\")", 1, 9, "empty pattern");
+	pl_err("payload(\"ab\\q\")", 1, 12, "unknown escape '\\q'");
+	pl_err("payload(\"ab\\x9\")", 1, 12, "\\x needs two hex digits");
+	pl_err("payload(\"ab\\xg0\")", 1, 12, "\\x needs two hex digits");
+	pl_err("payload(\"ab\" x)", 1, 13, "unexpected ' x' after the pattern's closing quote");
+	pl_err("payload(\"0123456789abcdef0123456789abcdef!\")", 1, 42,
+	       "pattern longer than 32 bytes");
+	pl_err("payload(\"\\x00\\x01\\x02\\x03\\x04\\x05\\x06\\x07\\x08\\x09\\x0a"
+	       "\\x0b\\x0c\\x0d\\x0e\\x0f\\x10\\x11\\x12\\x13\\x14\\x15\\x16\\x17\\x18"
+	       "\\x19\\x1a\\x1b\\x1c\\x1d\\x1e\\x1f\\x20\")", 1, 9 + 1 + 32 * 4,
+	       "pattern longer than 32 bytes");
+	pl_err("payload(\"a\",\n  \"b\\z\")", 2, 5, "unknown escape '\\z'");
 }

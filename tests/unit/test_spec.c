@@ -200,10 +200,18 @@ Test(spec, hash_inside_quotes)
 
 Test(spec, max_args)
 {
-	struct ffpf_spec *s = parse_ok("f(1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16)");
+	char text[256], last[8];
+	size_t n = snprintf(text, sizeof(text), "f(");
+	struct ffpf_spec *s;
 
+	for (int i = 1; i <= FFPF_SPEC_MAX_ARGS; i++)
+		n += snprintf(text + n, sizeof(text) - n, "%s%d", i > 1 ? "," : "", i);
+	snprintf(text + n, sizeof(text) - n, ")");
+	s = parse_ok(text);
+	snprintf(last, sizeof(last), "%d", FFPF_SPEC_MAX_ARGS);
 	cr_expect_eq(s->filters[0].nargs, FFPF_SPEC_MAX_ARGS);
-	cr_expect_str_eq(s->filters[0].args[15].text, "16");
+	cr_expect_eq(FFPF_SPEC_MAX_ARGS, 40, "payload needs 32 patterns + depth + offset");
+	cr_expect_str_eq(s->filters[0].args[FFPF_SPEC_MAX_ARGS - 1].text, last);
 	ffpf_spec_free(s);
 }
 
@@ -336,8 +344,15 @@ Test(spec_err, empty_arg_leading)
 
 Test(spec_err, too_many_args)
 {
-	parse_err("f(1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16, 17)", 1, 43,
-		  "too many arguments (max 16)");
+	char text[256];
+	size_t n = snprintf(text, sizeof(text), "f(");
+	int col;
+
+	for (int i = 1; i <= FFPF_SPEC_MAX_ARGS; i++)
+		n += snprintf(text + n, sizeof(text) - n, "%s%d", i > 1 ? "," : "", i);
+	col = n + 3;	/* ", " then the extra argument */
+	snprintf(text + n, sizeof(text) - n, ", 99)");
+	parse_err(text, 1, col, "too many arguments (max 40)");
 }
 
 Test(spec_err, alternation)

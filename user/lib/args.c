@@ -827,6 +827,132 @@ int ffpf_flowtrack_parse_args(const struct ffpf_spec_filter *f,
 	return 0;
 }
 
+/* --- payload ------------------------------------------------------------- */
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The double-quoted pattern @a into @out: its length in bytes, or -EINVAL. */
+static int payload_pattern(const struct ffpf_spec_arg *a, __u8 *out,
+			   struct ffpf_spec_error *err)
+{
+	const char *t = a->text;
+	size_t i = 1;
+	int n = 0;
+
+	while (t[i] && t[i] != '"') {
+		size_t at = i;
+		int c = (unsigned char)t[i++];
+
+		if (c == '\\') {
+			int hi, lo;
+
+			switch (t[i]) {
+			case 'x':
+				hi = hex_digit(t[i + 1]);
+				lo = hi < 0 ? -1 : hex_digit(t[i + 2]);
+				if (lo < 0)
+					return arg_err(err, a, at, "bad escape: \\x needs two "
+						       "hex digits, as in \\x90");
+				c = hi << 4 | lo;
+				i += 3;
+				break;
+			case '\\': case '"':
+				c = t[i++];
+				break;
+			case 'n': c = '\n'; i++; break;
+			case 'r': c = '\r'; i++; break;
+			case 't': c = '\t'; i++; break;
+			case '0': c = 0; i++; break;
+			default:
+				return arg_err(err, a, at, "unknown escape '\\%c' in a pattern "
+					       "(known: \\xHH \\\\ \\\" \\n \\r \\t \\0)", t[i]);
+			}
+		}
+		if (n == FFPF_PL_MAX_PATLEN)
+			return arg_err(err, a, at, "pattern longer than %d bytes",
+				       FFPF_PL_MAX_PATLEN);
+		out[n++] = c;
+	}
+	if (t[i] != '"')
+		return arg_err(err, a, 0, "pattern without its closing '\"'");
+	if (t[i + 1])
+		return arg_err(err, a, i + 1, "unexpected '%s' after the pattern's "
+			       "closing quote", t + i + 1);
+	if (!n)
+		return arg_err(err, a, 0, "empty pattern");
+	return n;
+}
+
+int ffpf_payload_parse_args(const struct ffpf_spec_filter *f,
+			    struct ffpf_payload_cfg *cfg, struct ffpf_spec_error *err)
+{
+	static const char *const keys[] = { "depth", "offset" };
+	unsigned long v[2] = { FFPF_PL_DEPTH_DEFAULT, 0 }, lo[2] = { 1, 0 };
+	unsigned given = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (int i = 0; i < f->nargs; i++) {
+		const struct ffpf_spec_arg *a = &f->args[i];
+		const char *t = a->text, *eq = strchr(t, '='), *val;
+		size_t nlen, k;
+		int ret;
+
+		if (t[0] == '"') {
+			if (cfg->npat == FFPF_PL_MAX_PATTERNS)
+				return arg_err(err, a, 0, "too many patterns (max %d)",
+					       FFPF_PL_MAX_PATTERNS);
+			ret = payload_pattern(a, cfg->pat[cfg->npat], err);
+			if (ret < 0)
+				return ret;
+			cfg->len[cfg->npat++] = ret;
+			continue;
+		}
+		if (!eq)
+			return arg_err(err, a, 0, "expected a double-quoted pattern, "
+				       "depth=N or offset=N, found '%s'", t);
+		nlen = eq - t;
+		while (nlen && is_blank(t[nlen - 1]))
+			nlen--;
+		for (k = 0; k < 2; k++)
+			if (strlen(keys[k]) == nlen && !strncmp(t, keys[k], nlen))
+				break;
+		if (k == 2)
+			return arg_err(err, a, 0, "unknown payload argument '%.*s' "
+				       "(known: depth, offset)", (int)nlen, t);
+		if (given & (1u << k))
+			return arg_err(err, a, 0, "duplicate payload argument '%s'", keys[k]);
+		given |= 1u << k;
+		val = eq + 1;
+		while (is_blank(*val))
+			val++;
+		if (!*val)
+			return arg_err(err, a, eq + 1 - t, "%s= needs a number of bytes",
+				       keys[k]);
+		ret = parse_num(val, FFPF_PL_DEPTH_MAX, &v[k]);
+		if (ret == -1)
+			return arg_err(err, a, val - t, "bad %s '%s', expected a number",
+				       keys[k], val);
+		if (ret == -2 || v[k] < lo[k])
+			return arg_err(err, a, val - t, "payload %s %s out of range (%lu..%d)",
+				       keys[k], val, lo[k], FFPF_PL_DEPTH_MAX);
+	}
+	if (!cfg->npat)
+		return set_err(err, f->line, f->col, "payload needs at least one "
+			       "pattern, as in payload(\"GET /\", depth=256)");
+	cfg->depth = v[0];
+	cfg->offset = v[1];
+	return 0;
+}
+
 static int ranges_disjoint(__u16 alo, __u16 ahi, __u16 blo, __u16 bhi)
 {
 	return ahi < blo || bhi < alo;

@@ -19,6 +19,10 @@
 #include "flowtrack_tc.skel.h"
 #include "prefixset.skel.h"
 #include "prefixset_tc.skel.h"
+#include "payload.skel.h"
+#include "payload_tc.skel.h"
+#include "payload.h"
+#include <stdlib.h>
 
 static int match_configure(const struct ffpf_spec_filter *f, void *mbuf,
 			   struct ffpf_spec_error *err)
@@ -94,6 +98,42 @@ static int prefixset_loaded(struct ffpf_stage *st)
 	return ffpf_prefixset_fill(st, a->init, a->n);
 }
 
+static int payload_configure(const struct ffpf_spec_filter *f, void *mbuf,
+			     struct ffpf_spec_error *err)
+{
+	struct ffpf_payload_mbuf *m = mbuf;
+
+	return ffpf_payload_parse_args(f, &m->cfg, err);
+}
+
+/* The patterns' tables go into the object's .bss (payload_tab). */
+static int payload_prepare(struct bpf_object *obj, const void *cfg)
+{
+	struct bpf_map *map, *bss = NULL;
+	struct ffpf_payload_tables *tab;
+	int err;
+
+	bpf_object__for_each_map(map, obj) {
+		const char *name = bpf_map__name(map);
+		size_t len = strlen(name);
+
+		if (len >= 4 && !strcmp(name + len - 4, ".bss"))
+			bss = map;
+	}
+	if (!bss || bpf_map__value_size(bss) != sizeof(*tab))
+		return -ENOENT;
+	if (bpf_map__fd(bss) >= 0)	/* shared with another flow's stage: its tables */
+		return 0;
+	tab = malloc(sizeof(*tab));
+	if (!tab)
+		return -ENOMEM;
+	err = ffpf_payload_compile(cfg, tab);
+	if (err >= 0)
+		err = bpf_map__set_initial_value(bss, tab, sizeof(*tab));
+	free(tab);
+	return err;
+}
+
 /* Extra members (e.g. .prepare) after TYPE. */
 #define CLASS(NAME, TYPE, ...)						\
 	{ .name = #NAME, .mbuf_size = sizeof(TYPE),			\
@@ -109,11 +149,13 @@ static const struct ffpf_class ffpf_classes[] = {
 	CLASS(flowtrack, struct ffpf_flowtrack_mbuf, .prepare = flowtrack_prepare),
 	CLASS(prefixset, struct ffpf_prefixset_mbuf, .prepare = prefixset_prepare,
 	      .loaded = prefixset_loaded, .pin_map = "prefixset_set"),
+	CLASS(payload, struct ffpf_payload_mbuf, .prepare = payload_prepare),
 };
 
 _Static_assert(offsetof(struct ffpf_match_mbuf, cpu) <= FFPF_CFG_MAX, "config too large");
 _Static_assert(offsetof(struct ffpf_flowtrack_mbuf, cpu) <= FFPF_CFG_MAX, "config too large");
 _Static_assert(sizeof(struct ffpf_prefixset_args) <= FFPF_CFG_MAX, "config too large");
+_Static_assert(offsetof(struct ffpf_payload_mbuf, cpu) <= FFPF_CFG_MAX, "config too large");
 
 const struct ffpf_class *ffpf_class_find(const char *name)
 {

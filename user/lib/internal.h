@@ -8,9 +8,9 @@
 #include <ffpf/ffpf.h>
 #include "spec.h"
 
-/* Largest class configuration (stage init area), bytes: prefixset's carries
- * its initial prefixes after the MBuf part (struct ffpf_prefixset_args). */
-#define FFPF_CFG_MAX	512
+/* Largest class configuration (stage init area), bytes: payload's patterns
+ * (1064), prefixset's initial prefixes after its MBuf part. */
+#define FFPF_CFG_MAX	2048
 
 struct ffpf_stage;
 /* A filter class: a BPF object embedded in the library plus its argument parser. */

@@ -17,7 +17,7 @@
 
 #include <ffpf/mbuf.h>
 
-#define FFPF_SPEC_MAX_ARGS	16
+#define FFPF_SPEC_MAX_ARGS	40	/* payload: 32 patterns + depth + offset */
 
 /* Where and what went wrong; line and col are 1-based, in the spec text. */
 struct ffpf_spec_error {
@@ -81,6 +81,15 @@ int ffpf_count_parse_args(const struct ffpf_spec_filter *f,
 struct ffpf_ft_cfg;
 int ffpf_flowtrack_parse_args(const struct ffpf_spec_filter *f,
 			      struct ffpf_ft_cfg *cfg, struct ffpf_spec_error *err);
+
+/*
+ * payload("PATTERN", ..., depth=N, offset=N): 1..32 double-quoted patterns
+ * of 1..32 bytes (escapes \xHH \\ \" \n \r \t \0), in any order with
+ * the optional depth (1..1500, default 256) and offset (0..1500, default 0).
+ */
+struct ffpf_payload_cfg;
+int ffpf_payload_parse_args(const struct ffpf_spec_filter *f,
+			    struct ffpf_payload_cfg *cfg, struct ffpf_spec_error *err);
 
 /*
  * Can two match configurations accept the same packet? Conservative:
