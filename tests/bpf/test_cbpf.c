@@ -379,8 +379,9 @@ static const char *hex(const struct tpkt *t)
 	return s;
 }
 
-/* Load @c, compare with bpf_filter() on every packet; returns the mismatches. */
-static long diff_one(const char *what, const struct sock_filter *c, int n, int *ebpf_fd)
+/* Load @c, compare with bpf_filter() on packets @set; returns the mismatches. */
+static long diff_set(const char *what, const struct sock_filter *c, int n,
+		     const struct tpkt *set, int nset, int *ebpf_fd)
 {
 	char err[512];
 	long bad = 0;
@@ -388,20 +389,26 @@ static long diff_one(const char *what, const struct sock_filter *c, int n, int *
 
 	fd = ffpf_cbpf_xdp_load(c, n, NULL, err, sizeof(err));
 	cr_assert_geq(fd, 0, "'%s' (%d classic insns): %s", what, n, err);
-	for (int i = 0; i < npkts; i++) {
-		bool want = ref_filter(c, n, pkts[i].b, pkts[i].len) != 0;
-		bool got = run(fd, &pkts[i]) == XDP_PASS;
+	for (int i = 0; i < nset; i++) {
+		bool want = ref_filter(c, n, set[i].b, set[i].len) != 0;
+		bool got = run(fd, &set[i]) == XDP_PASS;
 
 		if (want != got && bad++ < 3)
 			cr_log_error("MISMATCH '%s' on %s: libpcap %s, eBPF %s: %s", what,
-				     pkts[i].desc, want ? "accepts" : "rejects",
-				     got ? "accepts" : "rejects", hex(&pkts[i]));
+				     set[i].desc, want ? "accepts" : "rejects",
+				     got ? "accepts" : "rejects", hex(&set[i]));
 	}
 	if (ebpf_fd)
 		*ebpf_fd = fd;
 	else
 		close(fd);
 	return bad;
+}
+
+/* The same on every packet of the corpus. */
+static long diff_one(const char *what, const struct sock_filter *c, int n, int *ebpf_fd)
+{
+	return diff_set(what, c, n, pkts, npkts, ebpf_fd);
 }
 
 static void load_packets(void)
@@ -485,7 +492,7 @@ Test(cbpf, refuses_unsupported)
 		{ { STMT(BPF_LDX | BPF_IMM, 1), STMT(BPF_LD | BPF_B | BPF_IND, SKF_NET_OFF),
 		    STMT(BPF_RET | BPF_A, 0) }, 3, "instruction 1 (code 0x50): ancillary" },
 		{ { STMT(BPF_LD | BPF_IMM, 1), STMT(BPF_MISC | 0x10, 0),
-		    STMT(BPF_RET | BPF_A, 0) }, 3, "instruction 1 (code 0x17): misc" },
+		    STMT(BPF_RET | BPF_A, 0) }, 3, "instruction 1 (code 0x17): not a MISC instruction" },
 		{ { STMT(BPF_LD | BPF_IMM, 1), STMT(BPF_ALU | BPF_DIV | BPF_K, 0),
 		    STMT(BPF_RET | BPF_A, 0) }, 3, "instruction 1 (code 0x34): division by constant zero" },
 		{ { STMT(BPF_LD | BPF_IMM, 1), STMT(BPF_ALU | BPF_LSH | BPF_K, 32),
@@ -493,15 +500,15 @@ Test(cbpf, refuses_unsupported)
 		{ { STMT(BPF_LD | BPF_MEM, 16), STMT(BPF_RET | BPF_A, 0) }, 2,
 		  "instruction 0 (code 0x60): scratch memory index 16" },
 		{ { STMT(BPF_LD | BPF_IMM, 1), STMT(BPF_RET | BPF_X, 0) }, 2,
-		  "instruction 1 (code 0x0e): return of X" },
+		  "instruction 1 (code 0x0e): not a RET instruction" },
 		{ { STMT(BPF_LD | BPF_IMM, 1), JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 5),
 		    STMT(BPF_RET | BPF_A, 0) }, 3, "instruction 1 (code 0x15): jump past the end" },
 		{ { STMT(BPF_LD | BPF_IMM, 1), STMT(BPF_LD | BPF_IMM, 2) }, 2,
 		  "instruction 1 (code 0x00): runs off the end" },
 		{ { STMT(BPF_LD | BPF_IMM, 1), STMT(BPF_JMP | 0xe0, 0),
-		    STMT(BPF_RET | BPF_A, 0) }, 3, "instruction 1 (code 0xe5): unknown jump" },
+		    STMT(BPF_RET | BPF_A, 0) }, 3, "instruction 1 (code 0xe5): not a JMP instruction" },
 		{ { STMT(BPF_LDX | BPF_B | BPF_ABS, 1), STMT(BPF_RET | BPF_A, 0) }, 2,
-		  "instruction 0 (code 0x31): unknown load mode" },
+		  "instruction 0 (code 0x31): not a LDX instruction" },
 	};
 	/*
 	 * The top 2 MB of offsets name Linux's ancillary data (SKF_AD_OFF...);
@@ -640,4 +647,134 @@ Test(cbpf, largest_programs, .timeout = 120)
 	close(fd);
 	fprintf(stderr, "cbpf largest program: %d classic insns -> %d eBPF insns, verifier accepts\n", nc, ne);
 	free(c);
+}
+
+/* --- random classic programs -------------------------------------------- */
+
+static __u32 rnd(__u32 n)
+{
+	return (__u32)random() % n;
+}
+
+/* Offsets near the interesting edges: headers, frame ends, 64 KiB, 2^32. */
+static __u32 rnd_k(void)
+{
+	switch (rnd(6)) {
+	case 0: return rnd(16);
+	case 1: return rnd(80);
+	case 2: return 0xffff - rnd(8);
+	case 3: return (__u32)random();
+	case 4: return rnd(2000);
+	default: return 14 + rnd(60);
+	}
+}
+
+/*
+ * One random program of @n instructions the way bpf_filter() defines
+ * them: forward jumps, no ancillary offsets, no constant division by 0
+ * or shift by >= 32, and every M[] word written first (libpcap leaves M[]
+ * uninitialised; its compiler never reads a word before writing it).
+ */
+static void rnd_prog(struct sock_filter *c, int n)
+{
+	static const __u16 sz[] = { BPF_B, BPF_H, BPF_W };
+	static const __u16 alu[] = { BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV, BPF_MOD, BPF_AND,
+				     BPF_OR, BPF_XOR, BPF_LSH, BPF_RSH };
+	static const __u16 jmp[] = { BPF_JEQ, BPF_JGT, BPF_JGE, BPF_JSET };
+	int i = 0;
+
+	c[i++] = (struct sock_filter)STMT(BPF_LD | BPF_IMM, (__u32)random());
+	for (int m = 0; m < 16; m++)
+		c[i++] = (struct sock_filter)STMT(BPF_ST, m);
+	for (; i < n - 1; i++) {
+		int left = n - i - 2;
+		__u32 k = rnd_k();
+		__u16 code, op;
+
+		c[i].jt = c[i].jf = 0;
+		switch (rnd(12)) {
+		case 0:
+		case 1:
+			code = BPF_LD | sz[rnd(3)] | (rnd(2) ? BPF_ABS : BPF_IND);
+			break;
+		case 2:
+			code = BPF_LDX | BPF_B | BPF_MSH;
+			break;
+		case 3:
+			code = (rnd(2) ? BPF_LD : BPF_LDX) | BPF_IMM;
+			k = rnd(2) ? rnd(64) : (__u32)random();
+			break;
+		case 4:
+			code = (rnd(2) ? BPF_LD : BPF_LDX) | BPF_W | BPF_LEN;
+			break;
+		case 5:
+			code = (rnd(2) ? BPF_LD : BPF_LDX) | BPF_MEM;
+			k = rnd(16);
+			break;
+		case 6:
+			code = rnd(2) ? BPF_ST : BPF_STX;
+			k = rnd(16);
+			break;
+		case 7:
+		case 8:
+			op = alu[rnd(10)];
+			code = BPF_ALU | op | (rnd(2) ? BPF_X : BPF_K);
+			if ((op == BPF_DIV || op == BPF_MOD) && !k)
+				k = 3;
+			if (op == BPF_LSH || op == BPF_RSH)
+				k &= 31;
+			if (!rnd(10))
+				code = BPF_ALU | BPF_NEG;
+			break;
+		case 9:
+			code = BPF_MISC | (rnd(2) ? BPF_TAX : BPF_TXA);
+			break;
+		case 10:
+			if (left > 0) {
+				code = BPF_JMP | jmp[rnd(4)] | (rnd(2) ? BPF_X : BPF_K);
+				c[i].jt = rnd(left + 1);
+				c[i].jf = rnd(left + 1);
+				break;
+			}
+			/* fall through */
+		default:
+			if (left > 0 && rnd(2)) {
+				code = BPF_JMP | BPF_JA;
+				k = rnd(left + 1);
+			} else {
+				code = BPF_RET | (rnd(2) ? BPF_A : BPF_K);
+				k = rnd(3);
+			}
+			break;
+		}
+		c[i].code = code;
+		c[i].k = k;
+	}
+	c[n - 1] = (struct sock_filter)STMT(BPF_RET | BPF_A, 0);
+}
+
+/* A seed for the fuzzing to come: fixed seed, so a failure reproduces. */
+Test(cbpf, random_programs, .timeout = 300)
+{
+	static struct tpkt sub[MAX_PKTS / 4 + 1];
+	struct sock_filter c[64];
+	int nsub = 0, progs = 2000;
+	long bad = 0;
+
+	load_packets();
+	/* every 4th packet of the corpus keeps 2000 programs within seconds */
+	for (int i = 0; i < npkts; i += 4)
+		sub[nsub++] = pkts[i];
+	srandom(5);
+	for (int p = 0; p < progs; p++) {
+		char name[32];
+		int n = 20 + rnd(40);
+
+		rnd_prog(c, n);
+		snprintf(name, sizeof(name), "random program %d", p);
+		bad += diff_set(name, c, n, sub, nsub, NULL);
+	}
+	fprintf(stderr, "cbpf random programs: %d programs x %d packets, %ld mismatches\n", progs,
+		nsub, bad);
+	cr_expect_eq(bad, 0, "%ld mismatches", bad);
 }

@@ -253,7 +253,8 @@ static int emit_jmp(struct emit *e, int i)
 	__u8 op = BPF_OP(f->code), neg;
 	__u8 src = BPF_SRC(f->code) == BPF_X ? BPF_X : BPF_K;
 	int t = i + 1 + f->jt, fl = i + 1 + f->jf, next = i + 1;
-	__u8 code;
+	__u8 code, sreg;
+	__u32 k;
 	int err;
 
 	if (op == BPF_JA) {
@@ -270,20 +271,57 @@ static int emit_jmp(struct emit *e, int i)
 	}
 	/* 32-bit compares: a 64-bit one would sign-extend k >= 2^31. */
 	code = BPF_JMP32 | op | src;
+	sreg = src == BPF_X ? R_X : 0;
+	k = src == BPF_X ? 0 : f->k;	/* imm must be 0 with a register */
 	if (t == fl)
 		return t == next ? 0 : put_jump(e, BPF_JMP | BPF_JA, 0, 0, 0, t);
 	if (fl == next)
-		return put_jump(e, code, R_A, src == BPF_X ? R_X : 0, f->k, t);
+		return put_jump(e, code, R_A, sreg, k, t);
 	if (t == next && neg)
-		return put_jump(e, BPF_JMP32 | neg | src, R_A, src == BPF_X ? R_X : 0, f->k, fl);
-	err = put_jump(e, code, R_A, src == BPF_X ? R_X : 0, f->k, t);
+		return put_jump(e, BPF_JMP32 | neg | src, R_A, sreg, k, fl);
+	err = put_jump(e, code, R_A, sreg, k, t);
 	return err ?: put_jump(e, BPF_JMP | BPF_JA, 0, 0, 0, fl);
+}
+
+/* Exactly the codes bpf_filter() has a case for: any other bit set is unknown. */
+static bool known_code(__u16 code)
+{
+	switch (BPF_CLASS(code)) {
+	case BPF_LD:
+		return code == (BPF_LD | BPF_IMM) || code == (BPF_LD | BPF_MEM) ||
+		       code == (BPF_LD | BPF_W | BPF_LEN) ||
+		       ((BPF_MODE(code) == BPF_ABS || BPF_MODE(code) == BPF_IND) &&
+			BPF_SIZE(code) != BPF_DW);
+	case BPF_LDX:
+		return code == (BPF_LDX | BPF_IMM) || code == (BPF_LDX | BPF_MEM) ||
+		       code == (BPF_LDX | BPF_W | BPF_LEN) || code == (BPF_LDX | BPF_B | BPF_MSH);
+	case BPF_ST:
+	case BPF_STX:
+		return code == BPF_CLASS(code);
+	case BPF_ALU:
+		if (BPF_OP(code) == BPF_NEG)
+			return code == (BPF_ALU | BPF_NEG);
+		return BPF_OP(code) <= BPF_XOR && BPF_OP(code) != BPF_NEG;
+	case BPF_JMP:
+		if (BPF_OP(code) == BPF_JA)
+			return code == (BPF_JMP | BPF_JA);
+		return BPF_OP(code) <= BPF_JSET;
+	case BPF_RET:
+		return code == (BPF_RET | BPF_K) || code == (BPF_RET | BPF_A);
+	case BPF_MISC:
+		return code == (BPF_MISC | BPF_TAX) || code == (BPF_MISC | BPF_TXA);
+	}
+	return false;
 }
 
 static int emit_one(struct emit *e, int i)
 {
+	static const char *const cls[] = { "LD", "LDX", "ST", "STX", "ALU", "JMP", "RET", "MISC" };
 	const struct sock_filter *f = &e->c[i];
 	int off = 0, err;
+
+	if (!known_code(f->code))
+		return refuse(e, i, "not a %s instruction bpf_filter() knows", cls[BPF_CLASS(f->code)]);
 
 	switch (BPF_CLASS(f->code)) {
 	case BPF_LD:
@@ -424,7 +462,10 @@ int ffpf_cbpf_to_ebpf(const struct sock_filter *c, int n, const struct ffpf_cbpf
 	bool *live;
 	int ret;
 
-	if (err && errlen)
+	if (!err)
+		errlen = 0;	/* snprintf(NULL, 0, ...) is fine */
+	e.errlen = errlen;
+	if (errlen)
 		err[0] = '\0';
 	if (!c || !out || !nout || n <= 0 || n > FFPF_CBPF_MAX_INSNS) {
 		snprintf(err, errlen, "a classic program has 1 to %d instructions", FFPF_CBPF_MAX_INSNS);
