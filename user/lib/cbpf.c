@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * cbpf.c - classic BPF to an eBPF body, with libpcap's bpf_filter()
- * semantics: A and X are 32 bits and start at 0, M[] starts zeroed, a
- * packet load past the end, a division by X == 0 return 0, and a shift by
+ * semantics: A and X are 32 bits and start at 0, M[] starts zeroed; a
+ * packet load past the end and a division by X == 0 return 0; a shift by
  * X >= 32 leaves 0. Registers: A = w0, X = w6, r1 a scratch pointer; the
  * packet pointers and length come in r7, r8, w9 (cbpf.h).
  *
- * Classic jumps only go forward, so one pass emits every reachable
- * instruction in order, recording where each one starts, and a second
- * pass patches the jump offsets. Two labels follow the body: `reject`
- * (w0 = 0) and `end`, the caller's epilogue.
+ * Jumps go forward (a backward one, libpcap's protochain loop, is
+ * refused), so one pass emits every reachable instruction in order,
+ * recording where each one starts, and a second pass patches the jump
+ * offsets. Two labels follow the body: `reject` (w0 = 0) and `end`, the
+ * caller's epilogue.
  */
 #include <errno.h>
 #include <stdarg.h>
