@@ -4,6 +4,7 @@
 #   make demo       install deps, build, run the demo in its own namespaces
 #   make test       unit, BPF and integration tests (root)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make fuzz-smoke build the libFuzzer targets, run them briefly (FUZZ_SECONDS)
 #   V=1             show commands
 
 VERSION   := 0.1.0
@@ -77,7 +78,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 BPFT_SRCS := $(wildcard tests/bpf/*.c)
 
 .PHONY: all lib cmd tests test test-unit test-bpf test-integration demo deps \
-	install uninstall clean vmlinux help bench
+	install uninstall clean vmlinux help bench fuzz fuzz-smoke
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -87,7 +88,7 @@ TOOLS     := $(patsubst tools/%.c,$(OUT)/%,$(wildcard tools/ffpf-*.c))
 all: lib cmd tests $(TOOLS) $(OUT)/ffpf-ftbench
 
 help:
-	@sed -n '2,7p' Makefile | sed 's/^# //'
+	@sed -n '2,8p' Makefile | sed 's/^# //'
 
 lib: $(STATIC) $(SHARED) $(PC)
 cmd: $(CMD)
@@ -195,6 +196,44 @@ bench: $(OUT)/ffpf-nsbench $(OUT)/ffpf-ftbench $(OUT)/ffpf-plbench
 	$(Q)$(OUT)/ffpf-nsbench 5 1000000
 	$(Q)$(OUT)/ffpf-ftbench 5 1000000
 	$(Q)$(OUT)/ffpf-plbench 5 200000
+
+# --- fuzzing (issue 5, docs/fuzzing.md) ---------------------------------
+# Every tests/fuzz/fuzz_NAME.c is a libFuzzer target, linked against the
+# whole library compiled again with coverage and the sanitizers into
+# build/fuzz/ (the skeletons are the normal build's).
+FUZZ_OUT     := $(OUT)/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
+		-Werror=implicit-function-declaration -D_GNU_SOURCE -Iinclude -Iuser/lib -I$(OUT)/skel
+FUZZ_LIB     := $(FUZZ_OUT)/libffpfbpf.a
+FUZZ_OBJS    := $(patsubst user/lib/%.c,$(FUZZ_OUT)/lib/%.o,$(LIB_SRCS))
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 30
+# libFuzzer's runtime is not in the clang package itself.
+FUZZ_RT      = $(shell $(CLANG) -print-runtime-dir 2>/dev/null)/libclang_rt.fuzzer-$(shell uname -m).a
+
+fuzz: $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz
+	$(Q)bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+$(FUZZ_OUT) $(FUZZ_OUT)/lib:
+	$(Q)mkdir -p $@
+
+$(FUZZ_OUT)/lib/%.o: user/lib/%.c $(LIB_HDRS) $(SKELS) | $(FUZZ_OUT)/lib
+	$(call msg,CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) \
+		-DFFPF_VERSION='"$(VERSION)"' -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB_HDRS) $(FUZZ_LIB) | $(FUZZ_OUT)
+	$(if $(wildcard $(FUZZ_RT)),,$(error libFuzzer runtime $(FUZZ_RT) not found: \
+		run 'make deps' (or: apt-get install libclang-rt-14-dev)))
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) $< $(FUZZ_LIB) -o $@ $(LIBS)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -7,6 +7,7 @@ PKGS=(
 	build-essential pkg-config clang llvm
 	libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev
 	libcriterion-dev libpcap-dev
+	libclang-rt-14-dev
 	tcpdump tshark iproute2 iputils-ping curl python3 nfdump libfixbuf-tools
 	netcat-openbsd ethtool procps
 )

@@ -24,12 +24,17 @@
 #include "payload.h"
 #include <stdlib.h>
 
+/*
+ * @mbuf is a stage's init[]: the configuration at the MBuf's start, not a
+ * whole MBuf, nor aligned like one (64 bytes, for the per-CPU counters).
+ * It is reached through the configuration's own type (offset 0, asserted
+ * below); a cast to the MBuf's type is undefined behaviour (found by
+ * tests/fuzz/fuzz_spec.c under UBSan).
+ */
 static int match_configure(const struct ffpf_spec_filter *f, void *mbuf,
 			   struct ffpf_spec_error *err)
 {
-	struct ffpf_match_mbuf *m = mbuf;
-
-	return ffpf_match_parse_args(f, &m->cfg, err);
+	return ffpf_match_parse_args(f, mbuf, err);
 }
 
 static int count_configure(const struct ffpf_spec_filter *f, void *mbuf,
@@ -41,17 +46,13 @@ static int count_configure(const struct ffpf_spec_filter *f, void *mbuf,
 static int sample_configure(const struct ffpf_spec_filter *f, void *mbuf,
 			    struct ffpf_spec_error *err)
 {
-	struct ffpf_sample_mbuf *m = mbuf;
-
-	return ffpf_sample_parse_args(f, &m->every, err);
+	return ffpf_sample_parse_args(f, mbuf, err);
 }
 
 static int flowtrack_configure(const struct ffpf_spec_filter *f, void *mbuf,
 			       struct ffpf_spec_error *err)
 {
-	struct ffpf_flowtrack_mbuf *m = mbuf;
-
-	return ffpf_flowtrack_parse_args(f, &m->cfg, err);
+	return ffpf_flowtrack_parse_args(f, mbuf, err);
 }
 
 /* The flow table's size is fixed at load: take it from the configuration. */
@@ -152,6 +153,9 @@ static const struct ffpf_class ffpf_classes[] = {
 	CLASS(payload, struct ffpf_payload_mbuf, .prepare = payload_prepare),
 };
 
+_Static_assert(offsetof(struct ffpf_match_mbuf, cfg) == 0 &&
+	       offsetof(struct ffpf_sample_mbuf, every) == 0 &&
+	       offsetof(struct ffpf_flowtrack_mbuf, cfg) == 0, "configuration not first");
 _Static_assert(offsetof(struct ffpf_match_mbuf, cpu) <= FFPF_CFG_MAX, "config too large");
 _Static_assert(offsetof(struct ffpf_flowtrack_mbuf, cpu) <= FFPF_CFG_MAX, "config too large");
 _Static_assert(sizeof(struct ffpf_prefixset_args) <= FFPF_CFG_MAX, "config too large");

@@ -232,7 +232,7 @@ static const struct ffpf_match_cfg *flow_guard(const struct ffpf_flow *flow)
 {
 	if (strcmp(flow->stages[0].cls->name, "match"))
 		return NULL;
-	return &((const struct ffpf_match_mbuf *)flow->stages[0].init)->cfg;
+	return (const struct ffpf_match_cfg *)flow->stages[0].init;	/* see classes.c */
 }
 
 /* The composition as it would be with @flow added at @idx. */

@@ -49,7 +49,7 @@ const char *ffpf_class_names(void);
 struct ffpf_stage {
 	const struct ffpf_class *cls;
 	char text[160];			/* "class(args)", for the flow's spec */
-	__u8 init[FFPF_CFG_MAX];	/* MBuf configuration at instantiate */
+	__u8 init[FFPF_CFG_MAX] __attribute__((aligned(8)));	/* MBuf configuration at instantiate */
 	struct bpf_object *obj;
 	int prog_fd;
 	int mbuf_fd;
