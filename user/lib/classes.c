@@ -99,12 +99,13 @@ static int prefixset_loaded(struct ffpf_stage *st)
 	return ffpf_prefixset_fill(st, a->init, a->n);
 }
 
-static int payload_configure(const struct ffpf_spec_filter *f, void *mbuf,
+/* init[] is only 8-byte aligned: hand on the configuration, not the MBuf */
+_Static_assert(offsetof(struct ffpf_payload_mbuf, cfg) == 0, "payload cfg first");
+
+static int payload_configure(const struct ffpf_spec_filter *f, void *cfg,
 			     struct ffpf_spec_error *err)
 {
-	struct ffpf_payload_mbuf *m = mbuf;
-
-	return ffpf_payload_parse_args(f, &m->cfg, err);
+	return ffpf_payload_parse_args(f, cfg, err);
 }
 
 /* The patterns' tables go into the object's .bss (payload_tab). */
