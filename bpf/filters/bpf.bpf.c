@@ -2,9 +2,10 @@
 /*
  * bpf: a pcap-filter expression as a stage. This object only carries what
  * libbpf must create with BTF: the MBuf (the expression text and the
- * counters) and the shared maps. Its program is a stub that rejects; once
- * the object is loaded, user/lib/cbpf_stage.c loads the real stage,
- * generated from the expression, and the flow uses that one instead.
+ * counters) and the shared maps. Its program is a stub that rejects and
+ * is never loaded (it gives the program type, attach type and flags);
+ * once the maps exist, user/lib/cbpf_stage.c loads the real stage,
+ * generated from the expression, and the flow uses that one.
  */
 #include "stage.h"
 

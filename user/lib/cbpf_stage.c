@@ -13,8 +13,10 @@
  *	          if it fails), or FFPF_V_ACCEPT when the stage is the last
  *
  * with the stub's type, attach type and flags, so the prog array takes
- * it. The result replaces st->prog_fd: that is what the flow puts in its
- * slot and pins; ffpf_stage_unload() closes it.
+ * it. The stub itself is never loaded (the class's .prepare turns its
+ * autoload off): the object contributes its maps only. The program is
+ * st->prog_fd: what the flow puts in its slot and pins;
+ * ffpf_stage_unload() closes it.
  */
 #include <errno.h>
 #include <stdio.h>
