@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
 #include "harness.h"
 #include "cbpf_compile.h"
 #include "cbpf_ref.h"
@@ -294,4 +296,26 @@ Test(bpfclass, stage_program_replaces_the_stub)
 	cr_expect_eq(tf_stats(b).missed, 0);
 	ffpf_flow_close(b);
 	ffpf_flow_close(a);
+}
+
+/* The generated program is the stage's, named like the class, and dies with the flow. */
+Test(bpfclass, generated_program_is_closed_with_the_flow)
+{
+	struct ffpf_flow *f = tf_flow("bpf(\"udp\") -> count", true);
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), id;
+	int fd;
+
+	cr_assert_eq(bpf_obj_get_info_by_fd(f->stages[0].prog_fd, &info, &len), 0);
+	cr_expect_str_eq(info.name, "ffpf_bpf");
+	cr_expect_eq(info.type, BPF_PROG_TYPE_XDP);
+	id = info.id;
+	ffpf_flow_close(f);
+	fd = bpf_prog_get_fd_by_id(id);
+	for (int i = 0; fd >= 0 && i < 100; i++) {	/* freed after an RCU grace period */
+		close(fd);
+		usleep(10000);
+		fd = bpf_prog_get_fd_by_id(id);
+	}
+	cr_expect_lt(fd, 0, "program %u still alive after the flow closed", id);
 }
