@@ -55,6 +55,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 BPF_CLASSES := match count sample flowtrack
 BPF_CLASSES += prefixset
 BPF_CLASSES += payload
+BPF_CLASSES += bpf
 BPF_SRCS  := bpf/root.bpf.c $(addprefix bpf/filters/,$(addsuffix .bpf.c,$(BPF_CLASSES)))
 BPF_HDRS  := $(wildcard bpf/lib/*.h) include/ffpf/abi.h include/ffpf/mbuf.h include/ffpf/flowtrack.h vmlinux/vmlinux.h
 # Every object is built twice from the same source: for XDP (ingress) and,

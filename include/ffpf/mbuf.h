@@ -196,4 +196,21 @@ struct ffpf_payload_mbuf {
 	struct ffpf_mbuf_cpu cpu[FFPF_MBUF_CPUS];
 };
 
+/*
+ * bpf (issue 5): accept what a pcap-filter expression accepts. The
+ * configuration is the expression's text; the loader compiles it with
+ * libpcap to classic BPF and translates that to the stage program
+ * (user/lib/cbpf*.c, docs/cbpf.md). Counters: seen, passed, bytes.
+ */
+#define FFPF_BPF_EXPR_MAX	1024	/* bytes of expression text, NUL included */
+
+struct ffpf_bpf_cfg {
+	char expr[FFPF_BPF_EXPR_MAX];	/* NUL-terminated, unquoted */
+};
+
+struct ffpf_bpf_mbuf {
+	struct ffpf_bpf_cfg cfg;	/* fixed at instantiate */
+	struct ffpf_mbuf_cpu cpu[FFPF_MBUF_CPUS];
+};
+
 #endif /* FFPF_MBUF_H */

@@ -878,3 +878,73 @@ Test(payload_args, errors)
 	       "pattern longer than 32 bytes");
 	pl_err("payload(\"a\",\n  \"b\\z\")", 2, 5, "unknown escape '\\z'");
 }
+
+/* --- bpf("EXPR") (issue 5) ------------------------------------------------ */
+
+static struct ffpf_bpf_cfg bpf_ok(const char *text)
+{
+	struct ffpf_spec *spec = one_filter(text);
+	struct ffpf_spec_error err = { 0 };
+	struct ffpf_bpf_cfg cfg;
+	int ret = ffpf_bpf_parse_args(&spec->filters[0], &cfg, &err);
+
+	ffpf_spec_free(spec);
+	cr_assert_eq(ret, 0, "\"%s\": %d:%d: %s", text, err.line, err.col, err.msg);
+	return cfg;
+}
+
+static void bpf_err(const char *text, int line, int col, const char *sub)
+{
+	struct ffpf_spec *spec = one_filter(text);
+	struct ffpf_spec_error err = { 0 };
+	struct ffpf_bpf_cfg cfg;
+	int ret = ffpf_bpf_parse_args(&spec->filters[0], &cfg, &err);
+
+	ffpf_spec_free(spec);
+	check_err(text, ret, &err, line, col, sub);
+}
+
+Test(bpf_args, expression_unquoted_into_the_config)
+{
+	cr_expect_str_eq(bpf_ok("bpf(\"tcp port 80 and not src net 10.0.0.0/8\")").expr,
+			 "tcp port 80 and not src net 10.0.0.0/8");
+	/* commas, parens and '#' inside the quotes belong to the expression */
+	cr_expect_str_eq(bpf_ok("bpf( \"(udp) and (port 53 or port 5353)\" )").expr,
+			 "(udp) and (port 53 or port 5353)");
+	cr_expect_str_eq(bpf_ok("bpf(\"\")").expr, "");	/* libpcap: everything */
+	/* a backslash escapes a quote or a backslash; else it stays, for libpcap */
+	cr_expect_str_eq(bpf_ok("bpf(\"ip proto \\udp\")").expr, "ip proto \\udp");
+	cr_expect_str_eq(bpf_ok("bpf(\"ip proto \\\\udp\")").expr, "ip proto \\udp");
+}
+
+Test(bpf_args, longest_expression)
+{
+	static char text[FFPF_BPF_EXPR_MAX + 64], expr[FFPF_BPF_EXPR_MAX + 8];
+	size_t n = 0;
+
+	n = sprintf(expr, "tcp");
+	while (n + 7 < FFPF_BPF_EXPR_MAX - 1)
+		n += sprintf(expr + n, " or tcp");
+	while (n < FFPF_BPF_EXPR_MAX - 1)
+		expr[n++] = ' ';
+	expr[n] = 0;
+	snprintf(text, sizeof(text), "bpf(\"%s\")", expr);
+	cr_expect_str_eq(bpf_ok(text).expr, expr);
+	snprintf(text, sizeof(text), "bpf(\"%s \")", expr);
+	bpf_err(text, 1, 6 + FFPF_BPF_EXPR_MAX - 1, "longer than 1023 bytes");
+}
+
+Test(bpf_args, errors)
+{
+	bpf_err("bpf", 1, 1, "one double-quoted pcap-filter expression");
+	bpf_err("bpf(\"tcp\", \"udp\")", 1, 12, "one double-quoted");
+	bpf_err("bpf(tcp port 80)", 1, 5, "expected a double-quoted pcap-filter expression");
+	bpf_err("bpf(\"tcp\" x)", 1, 11, "unexpected 'x' after");
+	/* libpcap's own words, at the expression's first character */
+	bpf_err("bpf(\n  \"tcp prt 80\")", 2, 4, "bad pcap-filter expression: "
+		"can't parse filter expression: syntax error");
+	bpf_err("bpf(\"tcp port 99999\")", 1, 6, "illegal port number 99999 > 65535");
+	/* the translator says which classic instruction it cannot take */
+	bpf_err("bpf(\"ip protochain 6\")", 1, 6, "not supported by the translator: "
+		"instruction 19 (code 0x05): backward jump");
+}

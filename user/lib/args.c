@@ -1197,3 +1197,67 @@ int ffpf_prefixset_parse_args(const struct ffpf_spec_filter *f,
 	}
 	return 0;
 }
+
+/* --- bpf ---------------------------------------------------------------- */
+#include <stdlib.h>
+#include "cbpf.h"
+#include "cbpf_compile.h"
+
+int ffpf_bpf_check_expr(const char *expr, char *why, size_t whylen)
+{
+	struct sock_filter *c = NULL;
+	struct bpf_insn *e = NULL;
+	char msg[200] = "";
+	int n, ne, ret;
+
+	n = ffpf_cbpf_compile_insns(expr, FFPF_BPF_SNAPLEN, &c, msg, sizeof(msg));
+	if (n < 0) {
+		snprintf(why, whylen, "bad pcap-filter expression: %s", msg);
+		return n;
+	}
+	ret = ffpf_cbpf_to_ebpf(c, n, NULL, &e, &ne, msg, sizeof(msg));
+	if (ret)
+		snprintf(why, whylen, "expression not supported by the translator: %s", msg);
+	free(c);
+	free(e);
+	return ret;
+}
+
+int ffpf_bpf_parse_args(const struct ffpf_spec_filter *f, struct ffpf_bpf_cfg *cfg,
+			struct ffpf_spec_error *err)
+{
+	const struct ffpf_spec_arg *a = &f->args[0];
+	const char *t;
+	char why[256];
+	size_t i = 1, n = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (f->nargs != 1)
+		return set_err(err, f->nargs ? f->args[1].line : f->line,
+			       f->nargs ? f->args[1].col : f->col,
+			       "bpf takes one double-quoted pcap-filter expression, "
+			       "as in bpf(\"tcp port 80\")");
+	t = a->text;
+	if (t[0] != '"')
+		return arg_err(err, a, 0, "expected a double-quoted pcap-filter "
+			       "expression, as in bpf(\"tcp port 80\"), found '%s'", t);
+	while (t[i] && t[i] != '"') {
+		if (t[i] == '\\' && (t[i + 1] == '"' || t[i + 1] == '\\'))
+			i++;
+		if (n == sizeof(cfg->expr) - 1)
+			return arg_err(err, a, i, "expression longer than %d bytes",
+				       FFPF_BPF_EXPR_MAX - 1);
+		cfg->expr[n++] = t[i++];
+	}
+	if (t[i] != '"')
+		return arg_err(err, a, 0, "expression without its closing '\"'");
+	while (t[++i] && is_blank(t[i]))
+		;
+	if (t[i])
+		return arg_err(err, a, i, "unexpected '%s' after the expression's "
+			       "closing quote", t + i);
+	/* Compiled now so that `check` reports libpcap's error at the argument. */
+	if (ffpf_bpf_check_expr(cfg->expr, why, sizeof(why)))
+		return arg_err(err, a, 1, "%s", why);
+	return 0;
+}

@@ -57,4 +57,12 @@ int ffpf_cbpf_to_ebpf(const struct sock_filter *c, int n, const struct ffpf_cbpf
 int ffpf_cbpf_xdp_load(const struct sock_filter *c, int n, const char *name,
 		       char *err, size_t errlen);
 
+/*
+ * The bpf class's .loaded hook (cbpf_stage.c): compile and translate the
+ * expression in @st's configuration, load the stage program around it
+ * and make it st->prog_fd (closed by ffpf_stage_unload()). 0 or -errno.
+ */
+struct ffpf_stage;
+int ffpf_cbpf_stage_loaded(struct ffpf_stage *st);
+
 #endif /* FFPF_CBPF_H */

@@ -136,6 +136,29 @@ static int payload_prepare(struct bpf_object *obj, const void *cfg)
 	return err;
 }
 
+/* bpf (issue 5): the stage program is generated at load (cbpf_stage.c). */
+#include "bpf.skel.h"
+#include "bpf_tc.skel.h"
+#include "cbpf.h"
+
+static int bpf_configure(const struct ffpf_spec_filter *f, void *mbuf,
+			 struct ffpf_spec_error *err)
+{
+	struct ffpf_bpf_mbuf *m = mbuf;
+
+	return ffpf_bpf_parse_args(f, &m->cfg, err);
+}
+
+/* The object's stub program is never loaded: only its maps are wanted. */
+static int bpf_prepare(struct bpf_object *obj, const void *cfg)
+{
+	struct bpf_program *stub = bpf_object__next_program(obj, NULL);
+
+	return stub ? bpf_program__set_autoload(stub, false) : -ENOENT;
+}
+
+_Static_assert(offsetof(struct ffpf_bpf_mbuf, cpu) <= FFPF_CFG_MAX, "config too large");
+
 /* Extra members (e.g. .prepare) after TYPE. */
 #define CLASS(NAME, TYPE, ...)						\
 	{ .name = #NAME, .mbuf_size = sizeof(TYPE),			\
@@ -152,6 +175,8 @@ static const struct ffpf_class ffpf_classes[] = {
 	CLASS(prefixset, struct ffpf_prefixset_mbuf, .prepare = prefixset_prepare,
 	      .loaded = prefixset_loaded, .pin_map = "prefixset_set"),
 	CLASS(payload, struct ffpf_payload_mbuf, .prepare = payload_prepare),
+	CLASS(bpf, struct ffpf_bpf_mbuf, .prepare = bpf_prepare,
+	      .loaded = ffpf_cbpf_stage_loaded),
 };
 
 _Static_assert(offsetof(struct ffpf_match_mbuf, cfg) == 0 &&

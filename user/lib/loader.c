@@ -131,6 +131,11 @@ int ffpf_stage_map_fd(const struct ffpf_stage *st, const char *name)
 
 void ffpf_stage_unload(struct ffpf_stage *st)
 {
+	struct bpf_program *prog = st->obj ? bpf_object__next_program(st->obj, NULL) : NULL;
+
+	/* A program a class built itself (.loaded) in place of the object's. */
+	if (prog && st->prog_fd >= 0 && st->prog_fd != bpf_program__fd(prog))
+		close(st->prog_fd);
 	if (st->mbuf)
 		munmap(st->mbuf, st->mbuf_len);
 	st->mbuf = NULL;

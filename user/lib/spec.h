@@ -139,4 +139,22 @@ int ffpf_prefixset_parse_args(const struct ffpf_spec_filter *f,
 			      struct ffpf_prefixset_args *out,
 			      struct ffpf_spec_error *err);
 
+/* --- bpf (issue 5) --- */
+/* libpcap's accept value when it compiles a bpf() expression (nonzero). */
+#define FFPF_BPF_SNAPLEN	262144
+/*
+ * Can @expr become a stage? Compiles it with libpcap and translates the
+ * result (no kernel involved). Returns 0, or -EINVAL with @why saying
+ * libpcap's error or the instruction the translator refuses.
+ */
+int ffpf_bpf_check_expr(const char *expr, char *why, size_t whylen);
+/*
+ * bpf("EXPR"): exactly one double-quoted pcap-filter expression (\" and
+ * \\ escape a quote and a backslash), compiled and translated here so a
+ * bad one is refused at the argument's position.
+ */
+struct ffpf_bpf_cfg;
+int ffpf_bpf_parse_args(const struct ffpf_spec_filter *f, struct ffpf_bpf_cfg *cfg,
+			struct ffpf_spec_error *err);
+
 #endif /* FFPF_SPEC_H */
