@@ -141,12 +141,13 @@ static int payload_prepare(struct bpf_object *obj, const void *cfg)
 #include "bpf_tc.skel.h"
 #include "cbpf.h"
 
-static int bpf_configure(const struct ffpf_spec_filter *f, void *mbuf,
+/* init[] is only 8-byte aligned: hand on the configuration, not the MBuf */
+_Static_assert(offsetof(struct ffpf_bpf_mbuf, cfg) == 0, "bpf cfg first");
+
+static int bpf_configure(const struct ffpf_spec_filter *f, void *cfg,
 			 struct ffpf_spec_error *err)
 {
-	struct ffpf_bpf_mbuf *m = mbuf;
-
-	return ffpf_bpf_parse_args(f, &m->cfg, err);
+	return ffpf_bpf_parse_args(f, cfg, err);
 }
 
 /* The object's stub program is never loaded: only its maps are wanted. */
