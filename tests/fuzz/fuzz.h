@@ -72,6 +72,51 @@ static void fuzz_fail(const char *file, int line, const char *cond,
 	abort();
 }
 
+/*
+ * No traffic, ever: libpcap resolves names in pcap-filter expressions
+ * ("host example.com", "net NAME", "ether host NAME"), and the spec and
+ * cbpf targets reach libpcap. These definitions in the target binary take
+ * the place of libc's resolvers for the whole process (libpcap's calls
+ * included): every name is unknown, at once. fuzz_no_network() also moves
+ * the process into a network namespace of its own when it may (root), so
+ * any path missed here finds no network either.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <sched.h>
+#include <netinet/ether.h>
+
+int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+		struct addrinfo **res)
+{
+	*res = NULL;
+	return EAI_NONAME;
+}
+
+struct hostent *gethostbyname(const char *name)
+{
+	h_errno = HOST_NOT_FOUND;
+	return NULL;
+}
+
+int getnetbyname_r(const char *name, struct netent *ret, char *buf, size_t len,
+		   struct netent **result, int *h_errnop)
+{
+	*result = NULL;
+	*h_errnop = HOST_NOT_FOUND;
+	return ENOENT;
+}
+
+int ether_hostton(const char *hostname, struct ether_addr *addr)
+{
+	return -1;
+}
+
+static inline void fuzz_no_network(void)
+{
+	(void)unshare(CLONE_NEWNET);	/* not root: the stubs above still hold */
+}
+
 /* Abort with a message unless @cond holds. */
 #define FUZZ_CHECK(cond, ...)						\
 	do {								\

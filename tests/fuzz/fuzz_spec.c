@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * fuzz_spec.c - libFuzzer target for the flow spec parser (user/lib/spec.c)
- * and the built-in classes' argument parsers (user/lib/args.c).
+ * and the built-in classes' argument parsers (user/lib/args.c): match,
+ * sample, count, flowtrack, prefixset, payload and bpf.
  *
  * Each input, as a C string, goes through
  *   1. ffpf_spec_check(), the public entry: parse, then every filter's
@@ -10,6 +11,10 @@
  *      every filter (the parsers do not look at the class name, so match
  *      also sees sample's arguments and so on), and ffpf_match_may_overlap()
  *      on each pair of neighbouring match configurations.
+ * bpf's parser compiles its expression with libpcap, which resolves host,
+ * network and Ethernet names: fuzz.h replaces the resolvers (every name is
+ * unknown, nothing is sent) and the target runs in a network namespace of
+ * its own when it can (fuzz_no_network()).
  * Invariants checked (a broken one aborts: libFuzzer reports a crash):
  *   - results are 0 or a negative errno the API documents;
  *   - an error has a non-empty message and a LINE:COL inside the input
@@ -21,7 +26,11 @@
  *   - the spec rebuilt from the parsed filters, as a flow's directory entry
  *     records it ("name :: class(arg, arg) -> ..."), parses to the same
  *     filters, and every class parser gives the same result on them;
- *   - ffpf_match_may_overlap() is symmetric.
+ *   - ffpf_match_may_overlap() is symmetric;
+ *   - accepted configurations are in range: prefixset's initial prefixes
+ *     at most FFPF_PS_INIT_MAX, its size 1..FFPF_PS_SIZE_MAX; payload's
+ *     1..32 patterns of 1..32 bytes, depth 1..1500, offset 0..1500; bpf's
+ *     expression NUL-terminated and accepted by ffpf_bpf_check_expr().
  * Sanitizers (address, undefined, leaks) catch the rest.
  */
 #include <errno.h>
@@ -33,13 +42,16 @@
 #include <string.h>
 #include <ffpf/ffpf.h>
 #include <ffpf/flowtrack.h>
+#include <ffpf/mbuf.h>
 
 #include "internal.h"
 #include "spec.h"
 #include "fuzz.h"
 
-enum { C_MATCH, C_SAMPLE, C_COUNT, C_FLOWTRACK, C_NUM };
-static const char *const class_names[C_NUM] = { "match", "sample", "count", "flowtrack" };
+enum { C_MATCH, C_SAMPLE, C_COUNT, C_FLOWTRACK, C_PREFIXSET, C_PAYLOAD, C_BPF, C_NUM };
+static const char *const class_names[C_NUM] = {
+	"match", "sample", "count", "flowtrack", "prefixset", "payload", "bpf",
+};
 
 /* One class parser's outcome on one filter. */
 struct outcome {
@@ -49,6 +61,9 @@ struct outcome {
 		struct ffpf_match_cfg match;
 		__u32 every;
 		struct ffpf_ft_cfg ft;
+		struct ffpf_prefixset_args ps;
+		struct ffpf_payload_cfg pl;
+		struct ffpf_bpf_cfg bpf;
 	} cfg;
 };
 
@@ -74,6 +89,7 @@ static int capture(enum ffpf_print_level level, const char *fmt, va_list args)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	ffpf_set_print(capture);
+	fuzz_no_network();
 	return 0;
 }
 
@@ -145,8 +161,53 @@ static void run_class(int c, const struct ffpf_spec_filter *f, struct outcome *o
 	case C_COUNT:
 		o->ret = ffpf_count_parse_args(f, &o->err);
 		break;
-	default:
+	case C_FLOWTRACK:
 		o->ret = ffpf_flowtrack_parse_args(f, &o->cfg.ft, &o->err);
+		break;
+	case C_PREFIXSET:
+		o->ret = ffpf_prefixset_parse_args(f, &o->cfg.ps, &o->err);
+		break;
+	case C_PAYLOAD:
+		o->ret = ffpf_payload_parse_args(f, &o->cfg.pl, &o->err);
+		break;
+	default:
+		o->ret = ffpf_bpf_parse_args(f, &o->cfg.bpf, &o->err);
+		break;
+	}
+}
+
+/* An accepted configuration of class @c is in its documented range. */
+static void check_cfg(int c, int i, const struct outcome *o)
+{
+	char why[512];
+
+	switch (c) {
+	case C_PREFIXSET:
+		FUZZ_CHECK(o->cfg.ps.n <= FFPF_PS_INIT_MAX, "prefixset on filter %d: %u prefixes",
+			   i, o->cfg.ps.n);
+		FUZZ_CHECK(o->cfg.ps.cfg.size >= 1 && o->cfg.ps.cfg.size <= FFPF_PS_SIZE_MAX,
+			   "prefixset on filter %d: size %u", i, o->cfg.ps.cfg.size);
+		break;
+	case C_PAYLOAD:
+		FUZZ_CHECK(o->cfg.pl.npat >= 1 && o->cfg.pl.npat <= FFPF_PL_MAX_PATTERNS,
+			   "payload on filter %d: %u patterns", i, o->cfg.pl.npat);
+		for (int p = 0; p < o->cfg.pl.npat; p++)
+			FUZZ_CHECK(o->cfg.pl.len[p] >= 1 && o->cfg.pl.len[p] <= FFPF_PL_MAX_PATLEN,
+				   "payload on filter %d: pattern %d of %u bytes", i, p,
+				   o->cfg.pl.len[p]);
+		FUZZ_CHECK(o->cfg.pl.depth >= 1 && o->cfg.pl.depth <= FFPF_PL_DEPTH_MAX &&
+			   o->cfg.pl.offset <= FFPF_PL_DEPTH_MAX,
+			   "payload on filter %d: depth %u offset %u", i, o->cfg.pl.depth,
+			   o->cfg.pl.offset);
+		break;
+	case C_BPF:
+		FUZZ_CHECK(memchr(o->cfg.bpf.expr, '\0', sizeof(o->cfg.bpf.expr)),
+			   "bpf on filter %d: expression not terminated", i);
+		FUZZ_CHECK(ffpf_bpf_check_expr(o->cfg.bpf.expr, why, sizeof(why)) == 0,
+			   "bpf on filter %d: accepted '%s', check says %s", i,
+			   o->cfg.bpf.expr, why);
+		break;
+	default:
 		break;
 	}
 }
@@ -334,6 +395,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					   class_names[c], i, o->ret);
 				if (o->ret)
 					check_err(text, &o->err, class_names[c]);
+				else
+					check_cfg(c, i, o);
 			}
 			if (i && !res[i - 1][C_MATCH].ret && !res[i][C_MATCH].ret) {
 				const struct ffpf_match_cfg *a = &res[i - 1][C_MATCH].cfg.match;
