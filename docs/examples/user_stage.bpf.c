@@ -7,7 +7,7 @@
  *	bpftool btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
  *	clang -g -O2 -target bpf -I. -I/usr/local/include -c user_stage.bpf.c \
  *		-o user_stage.bpf.o
- *	ffpf-bpf run eth0 'match(udp) -> obj("user_stage.bpf.o", "even_port") -> count'
+ *	ffpf-bpf run -i eth0 --flow 'even=match(udp) -> obj("user_stage.bpf.o", "even_port")'
  *
  * The tests build it (make tests: build/examples/user_stage.bpf.o) and
  * run it in tests/bpf/test_obj.c and tests/integration/test_obj.sh.

@@ -21,7 +21,7 @@
  *
  * Compile (installed headers; in the source tree use -Iinclude):
  *	clang -g -O2 -target bpf -I/usr/local/include -c my.bpf.c -o my.bpf.o
- * and run it:  ffpf-bpf run eth0 'match(udp) -> obj("my.bpf.o", "my") -> count'
+ * and run it:  ffpf-bpf run -i eth0 --flow 'f=match(udp) -> obj("my.bpf.o", "my")'
  *
  * What the loader relies on (docs/api.md, "Writing a filter class"):
  *  - ffpf_progs and ffpf_pctx are declared here and only here: the loader

@@ -144,6 +144,8 @@ Test(obj, bad_specs_say_why_and_where)
 		{ "obj(\"" EX "nothere.o\", \"x\")",
 		  "spec:1:6: " EX "nothere.o: No such file or directory" },
 		{ "count -> obj(\"Makefile\", \"x\")", "is not an ELF object" },
+		{ "obj(\"/dev/null\", \"x\")", "spec:1:6: /dev/null is not a regular file" },
+		{ "obj(\"" EX "\", \"x\")", "examples is not a regular file" },
 		{ "obj(\"" EX "user_stage.bpf.o\", \"nope\")",
 		  "has no program 'nope'; it has: even_port" },
 		{ "obj(\"" EX "user_stage.bpf.o\", \"even_port\", mbuf=\"zz\")",
@@ -188,4 +190,20 @@ Test(obj, verifier_refusal_shows_the_log_tail)
 	cr_expect_null(f);
 	cr_expect_not_null(strstr(logbuf, "obj: the verifier refused oob"), "said '%s'", logbuf);
 	cr_expect_not_null(strstr(logbuf, "invalid access to map value"), "said '%s'", logbuf);
+}
+
+Test(obj, explicit_mbuf_argument)
+{
+	struct ffpf_flow *f = tf_flow("obj(\"" EX "user_stage.bpf.o\", \"even_port\", "
+				      "mbuf=\"even_port_mbuf\")", true);
+	struct pkt u = pkt_udp4(1, 2000, 20);
+	size_t size = 0;
+
+	tf_run(f, &u);
+	cr_expect_eq(tf_stats(f).packets, 1);
+	cr_expect_eq(tf_fstats(f, 0).passed, 1);
+	cr_expect_not_null(ffpf_flow_filter_mbuf(f, 0, &size));
+	cr_expect_geq(size, sizeof(struct ffpf_mbuf_cpu) * FFPF_MBUF_CPUS + 4);
+	cr_expect_str_eq(ffpf_flow_filter_class(f, 0), "obj");
+	ffpf_flow_close(f);
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <ffpf/mbuf.h>
 #include "internal.h"
@@ -22,9 +23,10 @@
 /* An ELF BPF object with a license section? */
 static int check_elf(const char *path, char *why, size_t whylen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err = -ENOEXEC;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), err = -ENOEXEC;
 	bool license = false;
 	Elf_Scn *scn = NULL;
+	struct stat sb;
 	GElf_Ehdr eh;
 	size_t shstrndx;
 	Elf *elf;
@@ -33,6 +35,11 @@ static int check_elf(const char *path, char *why, size_t whylen)
 		err = -errno;
 		snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
 		return err;
+	}
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {	/* no FIFO, device, directory */
+		snprintf(why, whylen, "%s is not a regular file", path);
+		elf = NULL;
+		goto out;
 	}
 	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ, NULL);
@@ -116,7 +123,8 @@ static int check_obj(struct bpf_object *obj, const struct ffpf_obj_cfg *cfg,
 		if (ends_with(name, ".rodata") &&
 		    bpf_map__value_size(map) != sizeof(struct ffpf_stage_rodata)) {
 			snprintf(why, whylen, "%s: .rodata holds %u bytes, not only "
-				 "ffpf_stage: keep your own constants in the MBuf or .data",
+				 "ffpf_stage: keep your own constants (and bpf_printk formats) "
+				 "in the MBuf or .data",
 				 cfg->path, bpf_map__value_size(map));
 			return -EINVAL;
 		}
