@@ -57,7 +57,7 @@ BPF_CLASSES += prefixset
 BPF_CLASSES += payload
 BPF_CLASSES += bpf
 BPF_SRCS  := bpf/root.bpf.c $(addprefix bpf/filters/,$(addsuffix .bpf.c,$(BPF_CLASSES)))
-BPF_HDRS  := $(wildcard bpf/lib/*.h) include/ffpf/abi.h include/ffpf/mbuf.h include/ffpf/flowtrack.h vmlinux/vmlinux.h
+BPF_HDRS  := $(wildcard bpf/lib/*.h) include/ffpf/abi.h include/ffpf/stage.h include/ffpf/mbuf.h include/ffpf/flowtrack.h vmlinux/vmlinux.h
 # Every object is built twice from the same source: for XDP (ingress) and,
 # with -DFFPF_HOOK_TC, for TC (egress) as NAME_tc.
 BPF_NAMES := $(patsubst %.bpf.c,%,$(notdir $(BPF_SRCS)))
@@ -154,7 +154,21 @@ $(CMD): $(CMD_OBJS) $(STATIC)
 	$(Q)$(CC) $(CMD_OBJS) $(STATIC) -o $@ $(LIBS)
 
 # --- tests -------------------------------------------------------------
-tests: $(OUT)/tests/unit $(OUT)/tests/bpf
+OBJ_TESTS := $(patsubst tests/bpf/progs/%.bpf.c,$(OUT)/examples/%.bpf.o,$(wildcard tests/bpf/progs/*.bpf.c))
+tests: $(OUT)/tests/unit $(OUT)/tests/bpf $(OUT)/examples/user_stage.bpf.o $(OBJ_TESTS)
+
+# User stages (obj class): built the way docs/api.md tells users to.
+$(OUT)/examples/%.bpf.o: docs/examples/%.bpf.c include/ffpf/stage.h include/ffpf/abi.h \
+		include/ffpf/mbuf.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O2 -target bpf -Wall -Werror -Iinclude -Ivmlinux -c $< -o $@
+
+# test_obj's deliberately broken user stages
+$(OUT)/examples/%.bpf.o: tests/bpf/progs/%.bpf.c include/ffpf/stage.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O2 -target bpf -Wall -Iinclude -Ivmlinux -c $< -o $@
 
 $(OUT)/tests/unit: $(UNIT_SRCS) $(STATIC) | $(OUT)/tests
 	$(call msg,CC,$@)

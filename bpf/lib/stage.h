@@ -6,7 +6,8 @@
  * the program: it fetches the parsed packet, runs the body and, on accept,
  * tail-calls the next stage of the same flow.
  *
- * The successor slot is a load-time constant (rodata frozen before the
+ * The stage helpers are the public ffpf/stage.h's (user stages use the
+ * same). The successor slot is a load-time constant (rodata frozen before the
  * verifier runs), so the tail call is a direct jump (~2 ns) instead of a
  * retpoline through a run-time index (~20 ns). A failed tail call returns
  * FFPF_V_ERROR to the root, which counts it per flow: never silent.
@@ -18,39 +19,8 @@
 #include "hook.h"
 #include <ffpf/mbuf.h>
 
-/* The only thing in .rodata: user space sets it whole before load. */
-const volatile struct ffpf_stage_rodata ffpf_stage = {};
-
-static __always_inline int ffpf_next(void *ctx, int verdict)
-{
-	if (verdict != FFPF_V_ACCEPT || ffpf_stage.next_slot == FFPF_SLOT_NONE)
-		return verdict;
-	bpf_tail_call(ctx, &ffpf_progs, ffpf_stage.next_slot);
-	return FFPF_V_ERROR;
-}
-
-/* This CPU's counter slot in an MBuf's cpu[] array. */
-static __always_inline struct ffpf_mbuf_cpu *
-ffpf_slot(struct ffpf_mbuf_cpu *cpu, const struct ffpf_pkt *p)
-{
-	return &cpu[p->cpu & (FFPF_MBUF_CPUS - 1)];
-}
-
-/* Plain add into a per-CPU slot, atomic only where slots are shared. */
-static __always_inline void ffpf_add(__u64 *counter, __u64 v)
-{
-	if (ffpf_stage.atomic)
-		__sync_fetch_and_add(counter, v);
-	else
-		*counter += v;
-}
-
-/* The stage passes the packet: count it and its wire bytes. */
-static __always_inline void ffpf_passed(struct ffpf_mbuf_cpu *c, const struct ffpf_pkt *p)
-{
-	ffpf_add(&c->passed, 1);
-	ffpf_add(&c->bytes, p->len);
-}
+/* ffpf_stage (.rodata), ffpf_next, ffpf_slot, ffpf_add, ffpf_passed. */
+#include <ffpf/stage.h>
 
 /* The class's MBuf: one mmapable entry of TYPE. */
 #define FFPF_MBUF(NAME, TYPE)						\

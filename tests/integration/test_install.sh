@@ -17,6 +17,13 @@ others=$(nm -D --defined-only "$so" | awk '{print $3}' | grep -v '^ffpf_' | grep
 t_check "only ffpf_ symbols exported" "" "$others"
 t_check "soname" "libffpfbpf.so.0" "$(readelf -d "$so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')"
 t_check "man page installed" "yes" "$([ -f "$STAGE/usr/share/man/man8/ffpf-bpf.8" ] && echo yes || echo no)"
+# A user stage (obj class) compiles against the installed ffpf/stage.h alone.
+if clang -g -O2 -target bpf -Wall -Werror -I"$ROOT/vmlinux" -I"$STAGE/usr/include" \
+	-c "$ROOT/docs/examples/user_stage.bpf.c" -o "$FF_TMP/user_stage.bpf.o" 2>"$FF_TMP/clang.log"; then
+	t_pass "user stage builds from the installed ffpf/stage.h"
+else
+	t_fail "user stage builds from the installed ffpf/stage.h" "$(cat "$FF_TMP/clang.log")"
+fi
 
 export PKG_CONFIG_PATH="$STAGE/usr/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$STAGE"
 t_check "pkg-config version" "$(sed -n 's/^VERSION *:= *//p' "$ROOT/Makefile")" \

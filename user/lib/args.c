@@ -1261,3 +1261,76 @@ int ffpf_bpf_parse_args(const struct ffpf_spec_filter *f, struct ffpf_bpf_cfg *c
 		return arg_err(err, a, 1, "%s", why);
 	return 0;
 }
+
+/* --- obj ---------------------------------------------------------------- */
+#include "obj.h"
+
+/* The double-quoted string at @a's @off into @out: 0, or -EINVAL (@err set). */
+static int obj_quoted(const struct ffpf_spec_arg *a, size_t off, const char *what,
+		      char *out, size_t size, struct ffpf_spec_error *err)
+{
+	const char *t = a->text;
+	size_t i = off + 1, n = 0;
+
+	if (t[off] != '"')
+		return arg_err(err, a, off, "expected a double-quoted %s, found '%s'",
+			       what, t + off);
+	while (t[i] && t[i] != '"') {
+		if (t[i] == '\\' && (t[i + 1] == '"' || t[i + 1] == '\\'))
+			i++;
+		if (n == size - 1)
+			return arg_err(err, a, off, "%s longer than %zu bytes", what, size - 1);
+		out[n++] = t[i++];
+	}
+	out[n] = 0;
+	if (t[i] != '"')
+		return arg_err(err, a, off, "%s without its closing '\"'", what);
+	while (t[++i] && is_blank(t[i]))
+		;
+	if (t[i])
+		return arg_err(err, a, i, "unexpected '%s' after the %s", t + i, what);
+	if (!n)
+		return arg_err(err, a, off, "empty %s", what);
+	return 0;
+}
+
+int ffpf_obj_parse_args(const struct ffpf_spec_filter *f, struct ffpf_obj_cfg *cfg,
+			struct ffpf_spec_error *err)
+{
+	char path[FFPF_OBJ_PATH_MAX], why[512];
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (f->nargs < 2 || f->nargs > 3)
+		return set_err(err, f->nargs > 3 ? f->args[3].line : f->line,
+			       f->nargs > 3 ? f->args[3].col : f->col,
+			       "obj takes a double-quoted object file and program name, "
+			       "and optionally mbuf=\"MAP\", as in "
+			       "obj(\"stage.bpf.o\", \"my_stage\")");
+	ret = obj_quoted(&f->args[0], 0, "object file name", path, sizeof(path), err);
+	ret = ret ?: obj_quoted(&f->args[1], 0, "program name", cfg->prog,
+				sizeof(cfg->prog), err);
+	if (ret)
+		return ret;
+	if (f->nargs == 3) {
+		if (strncmp(f->args[2].text, "mbuf=", 5))
+			return arg_err(err, &f->args[2], 0, "expected mbuf=\"MAP\", found '%s'",
+				       f->args[2].text);
+		ret = obj_quoted(&f->args[2], 5, "MBuf map name", cfg->mbuf,
+				 sizeof(cfg->mbuf), err);
+		if (ret)
+			return ret;
+		cfg->mbuf_given = 1;
+	} else if (snprintf(cfg->mbuf, sizeof(cfg->mbuf), "%s_mbuf", cfg->prog) >=
+		   (int)sizeof(cfg->mbuf)) {
+		return arg_err(err, &f->args[1], 0, "program name too long");
+	}
+	if (!realpath(path, cfg->path))
+		return arg_err(err, &f->args[0], 1, "%s: %s", path, strerror(errno));
+	/* Opened now so that `check` reports a bad object at the argument. */
+	ret = ffpf_obj_check(cfg, why, sizeof(why));
+	if (ret)
+		return arg_err(err, &f->args[strstr(why, "has no program") ? 1 :
+					     strstr(why, "has no map") ? 2 : 0], 1, "%s", why);
+	return 0;
+}

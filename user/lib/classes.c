@@ -160,6 +160,17 @@ static int bpf_prepare(struct bpf_object *obj, const void *cfg)
 
 _Static_assert(offsetof(struct ffpf_bpf_mbuf, cpu) <= FFPF_CFG_MAX, "config too large");
 
+/* obj (issue 5): a user's stage object, opened from its file (obj.c). */
+#include "obj.h"
+
+static int obj_configure(const struct ffpf_spec_filter *f, void *init,
+			 struct ffpf_spec_error *err)
+{
+	return ffpf_obj_parse_args(f, init, err);
+}
+
+_Static_assert(sizeof(struct ffpf_obj_cfg) <= FFPF_CFG_MAX, "config too large");
+
 /* Extra members (e.g. .prepare) after TYPE. */
 #define CLASS(NAME, TYPE, ...)						\
 	{ .name = #NAME, .mbuf_size = sizeof(TYPE),			\
@@ -178,6 +189,11 @@ static const struct ffpf_class ffpf_classes[] = {
 	CLASS(payload, struct ffpf_payload_mbuf, .prepare = payload_prepare),
 	CLASS(bpf, struct ffpf_bpf_mbuf, .prepare = bpf_prepare,
 	      .loaded = ffpf_cbpf_stage_loaded),
+	/* MBuf: FFPF_USER_MBUF's, counters first; nothing copied into it */
+	{ .name = "obj", .mbuf_size = sizeof(struct ffpf_mbuf_cpu) * FFPF_MBUF_CPUS,
+	  .configure = obj_configure, .open = ffpf_obj_open,
+	  .mbuf_name = ffpf_obj_mbuf_name, .load_failed = ffpf_obj_load_failed,
+	  .mbuf_optional = true },
 };
 
 _Static_assert(offsetof(struct ffpf_match_mbuf, cfg) == 0 &&

@@ -39,6 +39,16 @@ struct ffpf_class {
 	 * the MBuf, so another process can change it (e.g. "prefixset_set").
 	 */
 	const char *pin_map;
+	/*
+	 * Optional, for a class whose object is not embedded (obj): open
+	 * st->obj for the hook (@egress), name its MBuf (default
+	 * "<class>_mbuf"; with mbuf_optional the loader makes a private one
+	 * when the object has none), explain a failed load.
+	 */
+	int (*open)(struct ffpf_stage *st, int egress);
+	const char *(*mbuf_name)(const struct ffpf_stage *st);
+	void (*load_failed)(struct ffpf_stage *st);
+	bool mbuf_optional;
 };
 
 const struct ffpf_class *ffpf_class_find(const char *name);
@@ -56,6 +66,7 @@ struct ffpf_stage {
 	void *mbuf;			/* mmap of the MBuf */
 	const struct ffpf_stage *share;	/* take this stage's state maps (ffpf_flow_opts.share) */
 	size_t mbuf_len;
+	bool mbuf_owned;		/* mbuf_fd made by the loader, not the object's */
 	__u32 slot;
 };
 

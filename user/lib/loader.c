@@ -45,13 +45,21 @@ int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
 
 	snprintf(objname, sizeof(objname), "ffpf_%s", st->cls->name);
 	snprintf(mbufname, sizeof(mbufname), "%s_mbuf", st->cls->name);
-	bytes = ifc->hook == FFPF_HOOK_EGRESS ? st->cls->elf_bytes_tc(&sz)
-					      : st->cls->elf_bytes(&sz);
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = objname);
-	st->obj = bpf_object__open_mem(bytes, sz, &oo);
-	if (!st->obj)
-		return ffpf_err(errno, "%s: cannot open the class object: %s\n",
-				st->cls->name, strerror(errno));
+	if (st->cls->mbuf_name)
+		snprintf(mbufname, sizeof(mbufname), "%s", st->cls->mbuf_name(st));
+	if (st->cls->open) {	/* not embedded: the class opens it (obj) */
+		err = st->cls->open(st, ifc->hook == FFPF_HOOK_EGRESS);
+		if (err)
+			goto fail;
+	} else {
+		bytes = ifc->hook == FFPF_HOOK_EGRESS ? st->cls->elf_bytes_tc(&sz)
+						      : st->cls->elf_bytes(&sz);
+		LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = objname);
+		st->obj = bpf_object__open_mem(bytes, sz, &oo);
+		if (!st->obj)
+			return ffpf_err(errno, "%s: cannot open the class object: %s\n",
+					st->cls->name, strerror(errno));
+	}
 
 	bpf_object__for_each_map(map, st->obj) {
 		const char *name = bpf_map__name(map);
@@ -74,7 +82,7 @@ int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
 			goto fail;
 		}
 	}
-	if (!mbuf) {
+	if (!mbuf && !st->cls->mbuf_optional) {
 		err = ffpf_err(ENOENT, "%s: class object has no map %s\n",
 			       st->cls->name, mbufname);
 		goto fail;
@@ -91,12 +99,30 @@ int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
 	if (err) {
 		pr_warn("%s: the verifier or loader refused the stage: %s\n",
 			st->cls->name, strerror(-err));
+		if (st->cls->load_failed)
+			st->cls->load_failed(st);
 		goto fail;
 	}
-	prog = bpf_object__next_program(st->obj, NULL);
-	st->prog_fd = bpf_program__fd(prog);
-	st->mbuf_fd = bpf_map__fd(mbuf);
-	st->mbuf_len = (bpf_map__value_size(mbuf) + pagesz - 1) / pagesz * pagesz;
+	/* The stage's program: the first one loaded (none: .loaded makes it). */
+	bpf_object__for_each_program(prog, st->obj)
+		if (bpf_program__autoload(prog))
+			break;
+	st->prog_fd = prog ? bpf_program__fd(prog) : -1;
+	if (mbuf) {
+		st->mbuf_fd = bpf_map__fd(mbuf);
+		sz = bpf_map__value_size(mbuf);
+	} else {	/* an object without an MBuf: private zero counters */
+		LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_MMAPABLE);
+		sz = st->cls->mbuf_size;
+		st->mbuf_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ffpf_mbuf", 4, sz, 1, &mo);
+		if (st->mbuf_fd < 0) {
+			err = ffpf_err(errno, "%s: cannot create an MBuf: %s\n",
+				       st->cls->name, strerror(errno));
+			goto fail;
+		}
+		st->mbuf_owned = true;
+	}
+	st->mbuf_len = (sz + pagesz - 1) / pagesz * pagesz;
 	st->mbuf = mmap(NULL, st->mbuf_len, PROT_READ | PROT_WRITE, MAP_SHARED,
 			st->mbuf_fd, 0);
 	if (st->mbuf == MAP_FAILED) {
@@ -131,14 +157,22 @@ int ffpf_stage_map_fd(const struct ffpf_stage *st, const char *name)
 
 void ffpf_stage_unload(struct ffpf_stage *st)
 {
-	struct bpf_program *prog = st->obj ? bpf_object__next_program(st->obj, NULL) : NULL;
+	struct bpf_program *prog = NULL;
 
 	/* A program a class built itself (.loaded) in place of the object's. */
-	if (prog && st->prog_fd >= 0 && st->prog_fd != bpf_program__fd(prog))
-		close(st->prog_fd);
+	if (st->obj && st->prog_fd >= 0) {
+		bpf_object__for_each_program(prog, st->obj)
+			if (bpf_program__fd(prog) == st->prog_fd)
+				break;
+		if (!prog)
+			close(st->prog_fd);
+	}
 	if (st->mbuf)
 		munmap(st->mbuf, st->mbuf_len);
 	st->mbuf = NULL;
+	if (st->mbuf_owned && st->mbuf_fd >= 0)
+		close(st->mbuf_fd);
+	st->mbuf_owned = false;
 	bpf_object__close(st->obj);
 	st->obj = NULL;
 	st->prog_fd = st->mbuf_fd = -1;

@@ -157,4 +157,14 @@ struct ffpf_bpf_cfg;
 int ffpf_bpf_parse_args(const struct ffpf_spec_filter *f, struct ffpf_bpf_cfg *cfg,
 			struct ffpf_spec_error *err);
 
+/*
+ * obj("FILE", "PROG", mbuf="MAP"): a user stage (ffpf/stage.h). FILE is
+ * made absolute and checked here (an ELF BPF object with a license, the
+ * program PROG, reserved maps as declared by the header); MAP defaults to
+ * "PROG_mbuf" and, when given, must exist. cfg is a struct ffpf_obj_cfg.
+ */
+struct ffpf_obj_cfg;
+int ffpf_obj_parse_args(const struct ffpf_spec_filter *f, struct ffpf_obj_cfg *cfg,
+			struct ffpf_spec_error *err);
+
 #endif /* FFPF_SPEC_H */
