@@ -52,4 +52,18 @@ struct ffpf_mbuf_hdr tf_fstats(const struct ffpf_flow *f, int idx);
 /* Format a frame as hex for failure messages (static buffer). */
 const char *tf_hex(const struct pkt *p);
 
+/* Collect what the library prints: tf_log_start() clears and captures,
+ * tf_log() is the text so far, tf_log_stop() restores the printer. */
+void tf_log_start(void);
+const char *tf_log(void);
+void tf_log_stop(void);
+
+/* A spec that must be refused, and a piece of the message it must give. */
+struct tf_bad_spec {
+	const char *spec, *msg;
+};
+/* Each: -EINVAL with @msg from ffpf_spec_check() and from populate (which
+ * then holds no filter). */
+void tf_expect_bad_specs(const struct tf_bad_spec *rows, size_t n);
+
 #endif /* FFPF_TEST_HARNESS_H */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* setup.c - the shared harness of the BPF tests (see harness.h). */
 #include <errno.h>
+#include <stdarg.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,4 +188,52 @@ const char *tf_hex(const struct pkt *p)
 	if (n < p->len)
 		snprintf(out + o, sizeof(out) - o, " ...");
 	return out;
+}
+
+static char tf_logbuf[8192];
+static ffpf_print_fn_t tf_old_print;
+
+static int tf_capture(enum ffpf_print_level level, const char *fmt, va_list ap)
+{
+	size_t n = strlen(tf_logbuf);
+
+	vsnprintf(tf_logbuf + n, sizeof(tf_logbuf) - n, fmt, ap);
+	return 0;
+}
+
+void tf_log_start(void)
+{
+	tf_logbuf[0] = 0;
+	tf_old_print = ffpf_set_print(tf_capture);
+}
+
+const char *tf_log(void)
+{
+	return tf_logbuf;
+}
+
+void tf_log_stop(void)
+{
+	ffpf_set_print(tf_old_print);
+}
+
+void tf_expect_bad_specs(const struct tf_bad_spec *rows, size_t n)
+{
+	struct ffpf_flow *f = ffpf_flow_create(TF_IFNAME, NULL);
+
+	cr_assert_not_null(f);
+	tf_log_start();
+	for (size_t i = 0; i < n; i++) {
+		tf_logbuf[0] = 0;
+		cr_expect_eq(ffpf_spec_check(rows[i].spec, NULL), -EINVAL, "%s", rows[i].spec);
+		cr_expect_not_null(strstr(tf_logbuf, rows[i].msg), "%s: said '%s', want '%s'",
+				   rows[i].spec, tf_logbuf, rows[i].msg);
+		tf_logbuf[0] = 0;
+		cr_expect_eq(ffpf_flow_populate(f, rows[i].spec), -EINVAL, "%s", rows[i].spec);
+		cr_expect_not_null(strstr(tf_logbuf, rows[i].msg), "%s: populate said '%s'",
+				   rows[i].spec, tf_logbuf);
+	}
+	tf_log_stop();
+	cr_expect_eq(ffpf_flow_nfilters(f), 0);
+	ffpf_flow_close(f);
 }

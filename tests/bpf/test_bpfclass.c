@@ -237,21 +237,9 @@ Test(bpfclass, chained_with_other_classes_egress)
 	chain(FFPF_HOOK_EGRESS);
 }
 
-static char logbuf[4096];
-
-static int capture(enum ffpf_print_level level, const char *fmt, va_list ap)
-{
-	size_t n = strlen(logbuf);
-
-	vsnprintf(logbuf + n, sizeof(logbuf) - n, fmt, ap);
-	return 0;
-}
-
 Test(bpfclass, bad_expressions_say_why_and_where)
 {
-	static const struct {
-		const char *spec, *msg;
-	} rows[] = {
+	static const struct tf_bad_spec rows[] = {
 		{ "count -> bpf(\"tcp prt 80\")",
 		  "spec:1:15: bad pcap-filter expression: can't parse filter expression: "
 		  "syntax error" },
@@ -262,23 +250,7 @@ Test(bpfclass, bad_expressions_say_why_and_where)
 		  "(code 0x05): backward jump" },
 		{ "bpf(udp)", "spec:1:5: expected a double-quoted pcap-filter expression" },
 	};
-	ffpf_print_fn_t old = ffpf_set_print(capture);
-	struct ffpf_flow *f = ffpf_flow_create(TF_IFNAME, NULL);
-
-	cr_assert_not_null(f);
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		logbuf[0] = 0;
-		cr_expect_eq(ffpf_spec_check(rows[i].spec, NULL), -EINVAL, "%s", rows[i].spec);
-		cr_expect_not_null(strstr(logbuf, rows[i].msg), "%s: said '%s', want '%s'",
-				   rows[i].spec, logbuf, rows[i].msg);
-		logbuf[0] = 0;
-		cr_expect_eq(ffpf_flow_populate(f, rows[i].spec), -EINVAL, "%s", rows[i].spec);
-		cr_expect_not_null(strstr(logbuf, rows[i].msg), "%s: populate said '%s'",
-				   rows[i].spec, logbuf);
-	}
-	ffpf_set_print(old);
-	cr_expect_eq(ffpf_flow_nfilters(f), 0);
-	ffpf_flow_close(f);
+	tf_expect_bad_specs(rows, sizeof(rows) / sizeof(rows[0]));
 }
 
 Test(bpfclass, stage_program_replaces_the_stub)

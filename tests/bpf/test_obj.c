@@ -126,21 +126,9 @@ Test(obj, two_stages_of_one_object_and_no_mbuf)
 	ffpf_flow_close(f);
 }
 
-static char logbuf[8192];
-
-static int capture(enum ffpf_print_level level, const char *fmt, va_list ap)
-{
-	size_t n = strlen(logbuf);
-
-	vsnprintf(logbuf + n, sizeof(logbuf) - n, fmt, ap);
-	return 0;
-}
-
 Test(obj, bad_specs_say_why_and_where)
 {
-	static const struct {
-		const char *spec, *msg;
-	} rows[] = {
+	static const struct tf_bad_spec rows[] = {
 		{ "obj(\"" EX "nothere.o\", \"x\")",
 		  "spec:1:6: " EX "nothere.o: No such file or directory" },
 		{ "count -> obj(\"Makefile\", \"x\")", "is not an ELF object" },
@@ -158,38 +146,21 @@ Test(obj, bad_specs_say_why_and_where)
 		  "spec:1:5: expected a double-quoted object file name" },
 		{ "obj(\"" EX "user_stage.bpf.o\")", "obj takes a double-quoted object file" },
 	};
-	ffpf_print_fn_t old = ffpf_set_print(capture);
-	struct ffpf_flow *f = ffpf_flow_create(TF_IFNAME, NULL);
-
-	cr_assert_not_null(f);
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		logbuf[0] = 0;
-		cr_expect_eq(ffpf_spec_check(rows[i].spec, NULL), -EINVAL, "%s", rows[i].spec);
-		cr_expect_not_null(strstr(logbuf, rows[i].msg), "%s: said '%s', want '%s'",
-				   rows[i].spec, logbuf, rows[i].msg);
-		logbuf[0] = 0;
-		cr_expect_eq(ffpf_flow_populate(f, rows[i].spec), -EINVAL, "%s", rows[i].spec);
-		cr_expect_not_null(strstr(logbuf, rows[i].msg), "%s: populate said '%s'",
-				   rows[i].spec, logbuf);
-	}
-	ffpf_set_print(old);
-	cr_expect_eq(ffpf_flow_nfilters(f), 0);
-	ffpf_flow_close(f);
+	tf_expect_bad_specs(rows, sizeof(rows) / sizeof(rows[0]));
 }
 
 Test(obj, verifier_refusal_shows_the_log_tail)
 {
-	ffpf_print_fn_t old = ffpf_set_print(capture);
 	struct ffpf_flow *f = NULL;
 	int err;
 
-	logbuf[0] = 0;
+	tf_log_start();
 	err = tf_try_flow("obj(\"" EX "obj_bad.bpf.o\", \"oob\")", NULL, &f);
-	ffpf_set_print(old);
+	tf_log_stop();
 	cr_expect_lt(err, 0);
 	cr_expect_null(f);
-	cr_expect_not_null(strstr(logbuf, "obj: the verifier refused oob"), "said '%s'", logbuf);
-	cr_expect_not_null(strstr(logbuf, "invalid access to map value"), "said '%s'", logbuf);
+	cr_expect_not_null(strstr(tf_log(), "obj: the verifier refused oob"), "said '%s'", tf_log());
+	cr_expect_not_null(strstr(tf_log(), "invalid access to map value"), "said '%s'", tf_log());
 }
 
 Test(obj, explicit_mbuf_argument)
