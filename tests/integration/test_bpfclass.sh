@@ -44,17 +44,7 @@ start_udp_sink 6000
 pcap=$FF_TMP/ingress.pcap
 ff_tcpdump_in_start "$NS_S" "$IF_S" "$pcap"
 
-args=(-i "$IF_S")
-for f in "${FLOWS[@]}"; do
-	args+=(--flow "$f=${SPEC[$f]}")
-done
-if ffpf_start "$NS_S" bpfc "${args[@]}" --interval 0.5 --json; then
-	t_pass "ffpf-bpf run: ${#FLOWS[@]} bpf(\"EXPR\") flows active on $IF_S"
-else
-	t_fail "ffpf-bpf run: ${#FLOWS[@]} bpf(\"EXPR\") flows on $IF_S" "$(tail -n 3 "$FF_TMP/bpfc.err")"
-	t_summary
-	exit 1
-fi
+ffpf_start_flows_or_die bpfc "$NS_S" "$IF_S" --interval 0.5 --json
 ns_s ethtool -K "$IF_S" gro off >/dev/null 2>&1 || true
 
 # --- traffic, between the two markers ---------------------------------------

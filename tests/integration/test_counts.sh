@@ -56,17 +56,7 @@ start_udp_sink 6000
 pcap=$FF_TMP/ingress.pcap
 ff_tcpdump_in_start "$NS_S" "$IF_S" "$pcap"
 
-args=(-i "$IF_S")
-for f in "${FLOWS[@]}"; do
-	args+=(--flow "$f=${SPEC[$f]}")
-done
-if ffpf_start "$NS_S" counts "${args[@]}" --interval 0.5 --json; then
-	t_pass "ffpf-bpf run: ${#FLOWS[@]} flows active on $IF_S"
-else
-	t_fail "ffpf-bpf run: ${#FLOWS[@]} flows active on $IF_S" "$(tail -n 3 "$FF_TMP/counts.err")"
-	t_summary
-	exit 1
-fi
+ffpf_start_flows_or_die counts "$NS_S" "$IF_S" --interval 0.5 --json
 if [[ -n "$(ff_xdp_prog "$NS_S" "$IF_S")" ]]; then
 	t_pass "XDP program attached to $IF_S while running"
 else

@@ -38,17 +38,7 @@ FLOWS=(even both odd)
 start_udp_sink 6000
 start_udp_sink 6001
 
-args=(-i "$IF_S")
-for f in "${FLOWS[@]}"; do
-	args+=(--flow "$f=${SPEC[$f]}")
-done
-if ffpf_start "$NS_S" objc "${args[@]}" --interval 0.5 --json; then
-	t_pass "ffpf-bpf run: ${#FLOWS[@]} flows with obj() stages active on $IF_S"
-else
-	t_fail "ffpf-bpf run: flows with obj() stages on $IF_S" "$(tail -n 3 "$FF_TMP/objc.err")"
-	t_summary
-	exit 1
-fi
+ffpf_start_flows_or_die objc "$NS_S" "$IF_S" --interval 0.5 --json
 
 udp_send "$EVEN" 6000 64
 udp_send "$ODD" 6001 100

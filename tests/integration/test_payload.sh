@@ -34,25 +34,8 @@ FLOWS=(web sled any)
 start_http_server 8080
 start_udp_sink 5005
 
-args_s=(-i "$IF_S") args_c=(-i "$IF_C")
-for f in "${FLOWS[@]}"; do
-	args_s+=(--flow "$f=${SPEC[$f]}")
-	args_c+=(--flow "$f=${SPEC[$f]}")
-done
-if ffpf_start "$NS_S" srv "${args_s[@]}" --interval 0.5 --json; then
-	t_pass "ffpf-bpf run: ${#FLOWS[@]} payload flows at $IF_S ingress (XDP)"
-else
-	t_fail "ffpf-bpf run at $IF_S ingress" "$(tail -n 3 "$FF_TMP/srv.err")"
-	t_summary
-	exit 1
-fi
-if ffpf_start "$NS_C" cli "${args_c[@]}" --hook egress --interval 0.5 --json; then
-	t_pass "ffpf-bpf run: ${#FLOWS[@]} payload flows at $IF_C egress (TC)"
-else
-	t_fail "ffpf-bpf run at $IF_C egress" "$(tail -n 3 "$FF_TMP/cli.err")"
-	t_summary
-	exit 1
-fi
+ffpf_start_flows_or_die srv "$NS_S" "$IF_S" --interval 0.5 --json
+ffpf_start_flows_or_die cli "$NS_C" "$IF_C" --hook egress --interval 0.5 --json
 
 # --- traffic -------------------------------------------------------------------
 ok=0

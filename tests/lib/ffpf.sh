@@ -145,6 +145,27 @@ ffpf_start() {
 # ffpf_pid NAME: print the pid of run NAME.
 ffpf_pid() { echo "${_FFPF_PID[$1]:-}"; }
 
+# ffpf_start_flows_or_die NAME NS IF ARG...: `ffpf-bpf run -i IF --flow F=SPEC[F]
+# ... ARG...` in NS for every F of the array FLOWS (specs in the associative
+# array SPEC), started as ffpf_start NAME; a pass, or a failure with its
+# stderr and the end of the test.
+ffpf_start_flows_or_die() {
+	local name=$1 ns=$2 ifc=$3 f args
+	shift 3
+	args=(-i "$ifc")
+	for f in "${FLOWS[@]}"; do
+		args+=(--flow "$f=${SPEC[$f]}")
+	done
+	if ffpf_start "$ns" "$name" "${args[@]}" "$@"; then
+		t_pass "ffpf-bpf run $name: ${#FLOWS[@]} flows active on $ifc $*"
+	else
+		t_fail "ffpf-bpf run $name: ${#FLOWS[@]} flows on $ifc $*" \
+			"$(tail -n 3 "$FF_TMP/$name.err")"
+		t_summary
+		exit 1
+	fi
+}
+
 # ff_results WHAT RESULTS: a check script's output as test results: each
 # "PASS  name" passes, each "FAIL  name: detail" fails, TABLE and END lines
 # are dropped, any other line is shown indented. No output at all fails WHAT.
