@@ -372,8 +372,10 @@ if ffpf_start "$NS_S" budget -i "$IF_S" --flow "a=$c11" --flow "b=$c11" --flow "
 	t_pass "3 flows x 11 stages (33 tail calls, the kernel's limit) accepted"
 	ping4 5
 	ffpf_stop budget INT 10 || true
-	t_check "at the limit every flow counts every packet, no miss" "true 0" \
-		"$(ff_json "$FF_TMP/budget.out" "'%s %d' % (str(all(f['packets'] == iface()['rx_packets'] > 0 for f in j['flows'])).lower(), iface()['missed'])")"
+	# The flows and the interface are read one after the other while packets
+	# may still come (IPv6 neighbour discovery): allow 2 between the reads.
+	t_check "at the limit every flow counts every packet (5 pings), no miss" "true 0" \
+		"$(ff_json "$FF_TMP/budget.out" "'%s %d' % (str(all(5 <= f['packets'] <= iface()['rx_packets'] <= f['packets'] + 2 for f in j['flows'])).lower(), iface()['missed'])")"
 else
 	t_fail "3 flows x 11 stages (33 tail calls, the kernel's limit) accepted" "$(tail -n 3 "$FF_TMP/budget.err")"
 fi
