@@ -94,27 +94,6 @@ static void build_udp(__u8 *f, size_t len)
 	memcpy(f, hdr, sizeof(hdr));
 }
 
-static int setup_netns(void)
-{
-	cpu_set_t set;
-
-	if (ffpf_private_netns())
-		return -1;
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-	return 0;
-}
-
-static void run_on(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
 /* Reader: releases every packet of every flow until told to stop. */
 struct reader {
 	struct ffpf_flow **flows;
@@ -229,7 +208,7 @@ static double measure(const struct scenario *s, int repeat, double *user, double
 	build_udp(frame, sizeof(frame));
 	*user = *rate = -1;
 	/* The receive thread starts with the first rx flow: on CPU 1. */
-	run_on(s->rx ? 1 : 0);
+	ffpf_run_on(s->rx ? 1 : 0);
 	for (i = 0; i < s->nflows; i++) {
 		FFPF_OPTS(ffpf_flow_opts, o, .name = name, .rx = s->rx,
 			  .ibuf_size = 2 * RX_CHUNK);
@@ -246,7 +225,7 @@ static double measure(const struct scenario *s, int repeat, double *user, double
 			goto out;
 		reading = true;
 	}
-	run_on(0);
+	ffpf_run_on(0);
 	t0 = now_s();
 	if (s->rx) {
 		ns = run_chunked(ffpf_flow_root_prog_fd(flows[0]), frame, sizeof(frame), repeat,
@@ -278,16 +257,11 @@ out:
 
 int main(int argc, char **argv)
 {
-	int rounds = argc > 1 ? atoi(argv[1]) : 5;
-	int repeat = argc > 2 ? atoi(argv[2]) : 1000000;
 	double res[NSCEN][32], user[NSCEN][32], rate[NSCEN][32];
+	int rounds, repeat, ret = ffpf_bench_start(argc, argv, &rounds, &repeat);
 
-	if (rounds < 1 || rounds > 32 || repeat < 1) {
-		fprintf(stderr, "usage: %s [ROUNDS 1..32] [REPEAT]\n", argv[0]);
-		return 2;
-	}
-	if (setup_netns())
-		return 1;
+	if (ret)
+		return ret;
 	ffpf_set_print(NULL);
 	/* Interleave: every round runs every scenario once. */
 	for (int r = 0; r < rounds; r++)

@@ -124,20 +124,11 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	int rounds = argc > 1 ? atoi(argv[1]) : 5;
-	int repeat = argc > 2 ? atoi(argv[2]) : 1000000;
 	double res[NROWS][32], acc[NROWS] = {0}, base;
-	cpu_set_t set;
+	int rounds, repeat, ret = ffpf_bench_start(argc, argv, &rounds, &repeat);
 
-	if (rounds < 1 || rounds > 32 || repeat < 1) {
-		fprintf(stderr, "usage: %s [ROUNDS 1..32] [REPEAT]\n", argv[0]);
-		return 2;
-	}
-	if (ffpf_private_netns())
-		return 1;
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	if (ret)
+		return ret;
 	ffpf_set_print(NULL);
 	for (int i = 0; i < 32; i++) {
 		for (int k = 0; k < PATLEN; k++)

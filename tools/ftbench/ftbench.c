@@ -382,24 +382,15 @@ static void print_figures(const double *m)
 
 int main(int argc, char **argv)
 {
-	int rounds = argc > 1 ? atoi(argv[1]) : 5;
-	int repeat = argc > 2 ? atoi(argv[2]) : 1000000;
 	static struct result res[NROWS][32];
 	double med[NROWS];
 	struct vary_bpf *v;
-	cpu_set_t set;
-	int err;
+	int rounds, repeat, err;
 
-	if (rounds < 1 || rounds > 32 || repeat < 1) {
-		fprintf(stderr, "usage: %s [ROUNDS 1..32] [REPEAT]\n", argv[0]);
-		return 2;
-	}
-	if (ffpf_private_netns())
-		return 1;
 	/* packets, timers and the sweeper: all on CPU 0 */
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	err = ffpf_bench_start(argc, argv, &rounds, &repeat);
+	if (err)
+		return err;
 	ffpf_set_print(NULL);
 	v = vary_open();
 	if (!v)
