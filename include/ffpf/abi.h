@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define FFPF_ABI_VERSION	3
+#define FFPF_ABI_VERSION	4
 
 /* Flows per interface and hook: one bit each in a __u64 mask. */
 #define FFPF_MAX_FLOWS		64
@@ -27,7 +27,9 @@
  * Slot layout of the per-interface PROG_ARRAY ("ffpf_progs"):
  *   [0, FFPF_MAX_FLOWS)            entry stage of flow i (the jump table)
  *   [FFPF_SLOT_STAGE0, SLOTS)      later stages, allocated by user space
- * A stage learns its successor's slot as a load-time constant.
+ * A stage learns its successors' slots as load-time constants. Edges of
+ * a flow's graph only go forward, so no stage's successor is its flow's
+ * entry, and slot 0 can mean "none".
  */
 #define FFPF_SLOT_STAGE0	FFPF_MAX_FLOWS
 #define FFPF_PROG_SLOTS		(FFPF_MAX_FLOWS * FFPF_MAX_STAGES)
@@ -36,10 +38,13 @@
 /*
  * A stage's load-time constants: its whole .rodata, set by the loader
  * before the verifier runs so the successor's tail call is a direct jump.
+ * A chain uses next_slot only; an alternation (a | b) gives a stage a
+ * fail_slot too: where a reject goes instead of ending the flow.
  */
 struct ffpf_stage_rodata {
-	__u32 next_slot;	/* FFPF_SLOT_NONE: last stage of its flow */
+	__u32 next_slot;	/* on accept; FFPF_SLOT_NONE: the flow accepts */
 	__u32 atomic;		/* more CPUs than MBuf slots: counters need atomics */
+	__u32 fail_slot;	/* on reject; FFPF_SLOT_NONE: the flow rejects */
 };
 
 /*
@@ -188,7 +193,8 @@ struct ffpf_stage_desc {
 	__u32 slot;		/* PROG_ARRAY slot */
 	__u32 prog_id;
 	__u32 mbuf_id;		/* map id of the stage's MBuf */
-	__u32 pad;
+	__u16 next_slot;	/* the graph: where accept and reject go */
+	__u16 fail_slot;	/* (FFPF_SLOT_NONE: the flow's verdict) */
 };
 
 struct ffpf_flow_desc {

@@ -399,6 +399,32 @@ static inline const struct ffpf_ft_side *ffpf_ft_dir(const struct ffpf_ft_flow *
  * "spec:LINE:COL: message". If @nfilters is not NULL it gets the length.
  */
 FFPF_API int ffpf_spec_check(const char *spec, int *nfilters);
+/*
+ * Check @n specs as if populated in this order (e.g. the flows of one
+ * command line): a named instance defined in one is known to the later
+ * ones. @nfilters (may be NULL) gets each spec's filter count; on error
+ * *@bad (may be NULL) is the index of the spec at fault.
+ */
+FFPF_API int ffpf_specs_check(const char *const *specs, int n, int *nfilters, int *bad);
+
+/*
+ * A flow file: "NAME = SPEC" entries, a SPEC ending at ";" or at the next
+ * "NAME =" (docs/spec.md, "Flow files"). Each entry's spec keeps the
+ * file's line and column numbers, so a spec error points into the file.
+ */
+struct ffpf_flow_def {
+	char name[FFPF_NAME_LEN];
+	char *spec;
+	int line, col;		/* of the name in the file */
+};
+/*
+ * Split @text into *@defs. Returns the number of flows, or -EINVAL with
+ * "spec:LINE:COL: message" printed, -E2BIG for a name too long, -ENOMEM.
+ */
+FFPF_API int ffpf_flow_file_parse(const char *text, struct ffpf_flow_def **defs);
+FFPF_API void ffpf_flow_file_free(struct ffpf_flow_def *defs, int n);
+/* Does @text look like a flow file (it starts with "NAME =") rather than one spec? */
+FFPF_API bool ffpf_is_flow_file(const char *text);
 
 /* --- Pinned flows, for a process other than the one that created them --- */
 

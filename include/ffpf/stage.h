@@ -7,7 +7,8 @@
  * classes (bpf/lib/stage.h) are built from the same header. A stage is a
  * function of the packet context the root program parsed once
  * (struct ffpf_pkt, ffpf/abi.h) that returns FFPF_V_ACCEPT or
- * FFPF_V_REJECT; on accept it tail-calls the next stage of its flow.
+ * FFPF_V_REJECT; ffpf_next() then tail-calls the stage its flow's graph
+ * puts next (on accept, or on reject inside an alternation).
  *
  *	#include <ffpf/stage.h>
  *
@@ -27,7 +28,7 @@
  *  - ffpf_progs and ffpf_pctx are declared here and only here: the loader
  *    replaces them by the interface's maps. Do not declare maps of these
  *    names yourself.
- *  - .rodata holds only ffpf_stage below (the successor's slot, set
+ *  - .rodata holds only ffpf_stage below (the successors' slots, set
  *    before the verifier runs): keep your own constants in the MBuf or in
  *    .data, not in `const volatile` globals.
  *  - One object serves both hooks: a stage sees the parsed struct ffpf_pkt,
@@ -82,16 +83,23 @@ static __always_inline struct ffpf_pkt *ffpf_pkt_get(void)
 const volatile struct ffpf_stage_rodata ffpf_stage = {};
 
 /*
- * End a stage: on FFPF_V_ACCEPT run the next stage of the flow (a tail
- * call; does not return), else return @verdict to the root. A failed tail
- * call returns FFPF_V_ERROR, which the root counts as missed.
+ * End a stage: on FFPF_V_ACCEPT run the next stage of the flow, on
+ * FFPF_V_REJECT the next alternative if the stage has one (a tail call;
+ * does not return), else return @verdict to the root. A failed tail call
+ * returns FFPF_V_ERROR, which the root counts as missed. Both slots are
+ * load-time constants: the verifier drops the branches a stage never takes.
  */
 static __always_inline int ffpf_next(void *ctx, int verdict)
 {
-	if (verdict != FFPF_V_ACCEPT || ffpf_stage.next_slot == FFPF_SLOT_NONE)
-		return verdict;
-	bpf_tail_call(ctx, &ffpf_progs, ffpf_stage.next_slot);
-	return FFPF_V_ERROR;
+	if (verdict == FFPF_V_ACCEPT && ffpf_stage.next_slot != FFPF_SLOT_NONE) {
+		bpf_tail_call(ctx, &ffpf_progs, ffpf_stage.next_slot);
+		return FFPF_V_ERROR;
+	}
+	if (verdict == FFPF_V_REJECT && ffpf_stage.fail_slot != FFPF_SLOT_NONE) {
+		bpf_tail_call(ctx, &ffpf_progs, ffpf_stage.fail_slot);
+		return FFPF_V_ERROR;
+	}
+	return verdict;
 }
 
 /* This CPU's counter slot in an MBuf's cpu[] array. */

@@ -264,27 +264,27 @@ Test(spec_err, null_text)
 
 Test(spec_err, starts_with_arrow)
 {
-	parse_err("-> count", 1, 1, "expected filter class name, found '->'");
+	parse_err("-> count", 1, 1, "expected filter class name or '(', found '->'");
 }
 
 Test(spec_err, trailing_arrow)
 {
-	parse_err("count ->", 1, 9, "expected filter class name, found end of spec");
+	parse_err("count ->", 1, 9, "expected filter class name or '(', found end of spec");
 }
 
 Test(spec_err, double_arrow)
 {
-	parse_err("count -> -> count", 1, 10, "expected filter class name, found '->'");
+	parse_err("count -> -> count", 1, 10, "expected filter class name or '(', found '->'");
 }
 
 Test(spec_err, junk_after_filter)
 {
-	parse_err("count x", 1, 7, "expected '->' or end of spec, found 'x'");
+	parse_err("count x", 1, 7, "expected '->', '|' or end of spec, found 'x'");
 }
 
 Test(spec_err, stray_close_paren)
 {
-	parse_err("count)", 1, 6, "expected '->' or end of spec, found ')'");
+	parse_err("count)", 1, 6, "')' without a matching '('");
 }
 
 Test(spec_err, single_colon)
@@ -299,12 +299,12 @@ Test(spec_err, no_class_after_dcolon)
 
 Test(spec_err, double_dcolon)
 {
-	parse_err("a :: b :: count", 1, 8, "expected '->' or end of spec, found '::'");
+	parse_err("a :: b :: count", 1, 8, "expected '->', '|' or end of spec, found '::'");
 }
 
 Test(spec_err, bad_char)
 {
-	parse_err("count -> 9lives", 1, 10, "expected filter class name, found '9'");
+	parse_err("count -> 9lives", 1, 10, "expected filter class name or '(', found '9'");
 }
 
 Test(spec_err, nonprintable_char)
@@ -355,19 +355,276 @@ Test(spec_err, too_many_args)
 	parse_err(text, 1, col, "too many arguments (max 40)");
 }
 
-Test(spec_err, alternation)
-{
-	parse_err("match(udp) | match(tcp) -> count", 1, 12,
-		  "alternation '|' is not supported yet");
-}
-
-Test(spec_err, grouping)
-{
-	parse_err("count -> (match(udp))", 1, 10, "grouping");
-}
-
 Test(spec_err, error_on_later_line)
 {
 	parse_err("match(udp)\n -> count\n -> count count", 3, 11,
-		  "expected '->' or end of spec, found 'count'");
+		  "expected '->', '|' or end of spec, found 'count'");
+}
+
+/* --- graphs (issue 5): alternation, grouping, links, printing back --- */
+
+#define A FFPF_SPEC_ACCEPT
+#define R FFPF_SPEC_REJECT
+
+/* Parse @text and check each filter's class and pass/fail successors. */
+static void expect_graph(const char *text, int n, const char *const *cls,
+			 const int *pass, const int *fail, const char *canon)
+{
+	struct ffpf_spec *s = parse_ok(text);
+	char buf[512];
+
+	cr_assert_eq(s->nfilters, n, "\"%s\": %d filters, want %d", text, s->nfilters, n);
+	for (int i = 0; i < n; i++) {
+		cr_expect_str_eq(s->filters[i].cls, cls[i], "\"%s\" filter %d", text, i);
+		cr_expect_eq(s->filters[i].pass, pass[i], "\"%s\" filter %d (%s) pass %d, want %d",
+			     text, i, cls[i], s->filters[i].pass, pass[i]);
+		cr_expect_eq(s->filters[i].fail, fail[i], "\"%s\" filter %d (%s) fail %d, want %d",
+			     text, i, cls[i], s->filters[i].fail, fail[i]);
+	}
+	ffpf_spec_format(s, buf, sizeof(buf));
+	cr_expect_str_eq(buf, canon, "\"%s\" printed back as \"%s\"", text, buf);
+	ffpf_spec_free(s);
+}
+
+Test(graph, chain_links_pass_forward_fail_rejects)
+{
+	expect_graph("a -> b -> c", 3, (const char *[]){ "a", "b", "c" },
+		     (int[]){ 1, 2, A }, (int[]){ R, R, R }, "a -> b -> c");
+}
+
+Test(graph, alternation_fails_into_the_next_alternative)
+{
+	expect_graph("a | b | c", 3, (const char *[]){ "a", "b", "c" },
+		     (int[]){ A, A, A }, (int[]){ 1, 2, R }, "a | b | c");
+}
+
+Test(graph, arrow_binds_tighter_than_pipe)
+{
+	/* (a -> b) | (c -> d): b's reject also tries c */
+	expect_graph("a -> b | c -> d", 4, (const char *[]){ "a", "b", "c", "d" },
+		     (int[]){ 1, A, 3, A }, (int[]){ 2, 2, R, R }, "a -> b | c -> d");
+}
+
+Test(graph, group_in_a_chain)
+{
+	expect_graph("a -> (b | c) -> d", 4, (const char *[]){ "a", "b", "c", "d" },
+		     (int[]){ 1, 3, 3, A }, (int[]){ R, 2, R, R }, "a -> (b | c) -> d");
+}
+
+Test(graph, chain_inside_an_alternative)
+{
+	expect_graph("(a | b -> c) -> d", 4, (const char *[]){ "a", "b", "c", "d" },
+		     (int[]){ 3, 2, 3, A }, (int[]){ 1, R, R, R }, "(a | b -> c) -> d");
+}
+
+Test(graph, nested_groups_and_redundant_parens)
+{
+	expect_graph("((a)) -> ((b | (c -> d)) | e)", 5,
+		     (const char *[]){ "a", "b", "c", "d", "e" },
+		     (int[]){ 1, A, 3, A, A }, (int[]){ R, 2, 4, 4, R },
+		     "a -> ((b | c -> d) | e)");
+}
+
+Test(graph, two_groups_in_sequence)
+{
+	expect_graph("(a | b) -> (c | d)", 4, (const char *[]){ "a", "b", "c", "d" },
+		     (int[]){ 2, 2, A, A }, (int[]){ 1, R, 3, R }, "(a | b) -> (c | d)");
+}
+
+Test(graph, names_and_arguments_print_back)
+{
+	expect_graph("dns :: match(udp,port 53)->(count()|s::sample( 3 ))", 3,
+		     (const char *[]){ "match", "count", "sample" },
+		     (int[]){ 1, A, A }, (int[]){ R, 2, R },
+		     "dns :: match(udp, port 53) -> (count() | s :: sample(3))");
+}
+
+Test(graph, reference_is_a_bare_name_without_parens)
+{
+	struct ffpf_spec *s = parse_ok("dns -> dns()");
+
+	cr_expect_not(s->filters[0].parens);
+	cr_expect(s->filters[1].parens);
+	cr_expect_null(s->filters[0].name);
+	ffpf_spec_free(s);
+}
+
+Test(graph, name_position_is_kept)
+{
+	struct ffpf_spec *s = parse_ok("count ->\n  web :: match(tcp)");
+
+	cr_expect_eq(s->filters[1].name_line, 2);
+	cr_expect_eq(s->filters[1].name_col, 3);
+	cr_expect_eq(s->filters[1].line, 2);
+	cr_expect_eq(s->filters[1].col, 10);
+	ffpf_spec_free(s);
+}
+
+Test(graph, multiline_group_with_comments)
+{
+	expect_graph("match(udp)   # only UDP\n-> (  # either\n   sample(2)\n | count  # or\n)\n",
+		     3, (const char *[]){ "match", "sample", "count" },
+		     (int[]){ 1, A, A }, (int[]){ R, 2, R }, "match(udp) -> (sample(2) | count)");
+}
+
+Test(graph, format_reports_the_length_it_needs)
+{
+	struct ffpf_spec *s = parse_ok("a -> (b | c)");
+	char small[6];
+
+	cr_expect_eq(ffpf_spec_format(s, small, sizeof(small)), strlen("a -> (b | c)"));
+	cr_expect_str_eq(small, "a -> ");
+	cr_expect_eq(ffpf_spec_format(s, NULL, 0), strlen("a -> (b | c)"));
+	ffpf_spec_free(s);
+}
+
+Test(graph_err, empty_group)
+{
+	parse_err("count -> ( )", 1, 10, "empty group '()'");
+}
+
+Test(graph_err, unclosed_group_names_its_opening)
+{
+	parse_err("count -> (a | b\n -> c", 2, 6,
+		  "expected '->', '|' or ')' closing the '(' at 1:10, found end of spec");
+}
+
+Test(graph_err, stray_close_after_group)
+{
+	parse_err("(a | b)) -> c", 1, 8, "')' without a matching '('");
+}
+
+Test(graph_err, pipe_without_right_side)
+{
+	parse_err("a | -> b", 1, 5, "expected filter class name or '(', found '->'");
+	parse_err("a |", 1, 4, "expected filter class name or '(', found end of spec");
+}
+
+Test(graph_err, pipe_at_start)
+{
+	parse_err("| a", 1, 1, "expected filter class name or '(', found '|'");
+}
+
+Test(graph_err, group_right_after_a_filter_is_its_argument_list)
+{
+	/* "a (b)" is a's arguments followed by nothing: the spec is fine;
+	 * "a() (b)" is junk after the filter */
+	parse_err("a() (b | c)", 1, 5, "expected '->', '|' or end of spec, found '('");
+}
+
+Test(graph_err, nesting_is_bounded)
+{
+	char text[200];
+	int n = 0;
+
+	for (int i = 0; i <= FFPF_SPEC_MAX_DEPTH; i++)
+		text[n++] = '(';
+	n += snprintf(text + n, sizeof(text) - n, "a");
+	for (int i = 0; i <= FFPF_SPEC_MAX_DEPTH; i++)
+		text[n++] = ')';
+	text[n] = 0;
+	parse_err(text, 1, FFPF_SPEC_MAX_DEPTH + 1, "groups nested too deeply (at most 32 levels)");
+	text[0] = ' ';	/* one level less parses */
+	text[n - 1] = ' ';
+	ffpf_spec_free(parse_ok(text));
+}
+
+Test(graph_err, filters_are_bounded)
+{
+	static char text[FFPF_SPEC_MAX_FILTERS * 8];
+	int n = 0;
+
+	for (int i = 0; i <= FFPF_SPEC_MAX_FILTERS; i++)
+		n += snprintf(text + n, sizeof(text) - n, "%sa", i ? "|" : "");
+	parse_err(text, 1, 2 * FFPF_SPEC_MAX_FILTERS + 1, "too many filters");
+}
+
+Test(graph_err, equals_and_semicolon_outside_flow_files)
+{
+	parse_err("a = count", 1, 3, "expected '->', '|' or end of spec, found '='");
+	parse_err("count;", 1, 6, "expected '->', '|' or end of spec, found ';'");
+}
+
+/* --- flow files --- */
+
+static int split(const char *text, struct ffpf_spec_flowdef **d, struct ffpf_spec_error *e)
+{
+	memset(e, 0, sizeof(*e));
+	return ffpf_spec_split_flows(text, d, e);
+}
+
+Test(flowfile, flows_keep_file_positions)
+{
+	const char *text = "# two flows\nweb = w :: match(tcp, port 80)\n  -> count;\n"
+			   "tls = (match(tcp, port 443) | w) -> sample(2)\nlast=count";
+	struct ffpf_spec_flowdef *d;
+	struct ffpf_spec_error e;
+	struct ffpf_spec *s;
+	int n = split(text, &d, &e);
+
+	cr_assert_eq(n, 3, "%d:%d: %s", e.line, e.col, e.msg);
+	cr_expect_str_eq(d[0].name, "web");
+	cr_expect_eq(d[0].line, 2);
+	cr_expect_eq(d[0].col, 1);
+	cr_expect_str_eq(d[1].name, "tls");
+	cr_expect_eq(d[1].line, 4);
+	cr_expect_str_eq(d[2].name, "last");
+	cr_expect_eq(d[2].col, 1);
+	for (int i = 0; i < n; i++)
+		cr_expect_eq(strlen(d[i].spec), strlen(text), "spec %d is the file, blanked", i);
+	/* the second flow's spec parses with file positions */
+	cr_assert_eq(ffpf_spec_parse(d[1].spec, &s, &e), 0, "%s", e.msg);
+	cr_expect_eq(s->nfilters, 3);
+	cr_expect_eq(s->filters[0].line, 4);
+	cr_expect_eq(s->filters[0].col, 8);
+	cr_expect_str_eq(s->filters[1].cls, "w");
+	cr_expect_eq(s->filters[1].col, 31);
+	ffpf_spec_free(s);
+	/* and holds nothing of the others */
+	cr_expect_null(strstr(d[1].spec, "port 80"));
+	cr_expect_null(strstr(d[1].spec, "# two"));
+	ffpf_spec_flowdefs_free(d, n);
+}
+
+Test(flowfile, empty_file_has_no_flows)
+{
+	struct ffpf_spec_flowdef *d = NULL;
+	struct ffpf_spec_error e;
+
+	cr_expect_eq(split("  # nothing\n", &d, &e), 0);
+	ffpf_spec_flowdefs_free(d, 0);
+}
+
+Test(flowfile, detection)
+{
+	cr_expect(ffpf_spec_is_flow_file("# c\n a = count"));
+	cr_expect_not(ffpf_spec_is_flow_file("a -> count"));
+	cr_expect_not(ffpf_spec_is_flow_file("a :: count"));
+	cr_expect_not(ffpf_spec_is_flow_file(""));
+	cr_expect_not(ffpf_spec_is_flow_file(NULL));
+}
+
+static void split_err(const char *text, int line, int col, const char *sub)
+{
+	struct ffpf_spec_flowdef *d = (void *)1;
+	struct ffpf_spec_error e;
+
+	cr_assert_eq(split(text, &d, &e), -EINVAL, "\"%s\" split", text);
+	cr_expect_null(d);
+	cr_expect_eq(e.line, line, "\"%s\": line %d, want %d (%s)", text, e.line, line, e.msg);
+	cr_expect_eq(e.col, col, "\"%s\": col %d, want %d (%s)", text, e.col, col, e.msg);
+	cr_expect_not_null(strstr(e.msg, sub), "\"%s\": '%s' lacks '%s'", text, e.msg, sub);
+}
+
+Test(flowfile, errors)
+{
+	split_err("a = count\na = count", 2, 1, "flow 'a' is defined twice (first at 1:1)");
+	split_err("a = count count", 1, 11,
+		  "expected '->', '|', ';' or the next 'NAME =' after flow a, found 'count'");
+	split_err("a = ;", 1, 5, "empty spec");
+	split_err("a =", 1, 4, "empty spec");
+	split_err("a count", 1, 3, "expected '=' after the flow name");
+	split_err("= count", 1, 1, "expected a flow 'NAME = SPEC'");
+	split_err("a = (count", 1, 11, "closing the '(' at 1:5");
+	split_err("a = count;;", 1, 11, "expected a flow 'NAME = SPEC', found ';'");
 }

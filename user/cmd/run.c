@@ -41,13 +41,64 @@ static int parse_flow_arg(const char *ifname, char *arg, struct run_flow_arg *ou
 	}
 	*eq = 0;
 	out->ifname = ifname;
-	out->name = arg;
+	out->name = strdup(arg);
 	out->spec = eq[1] == '@' ? read_file(eq + 2) : strdup(eq + 1);
-	return out->spec ? 0 : -EINVAL;
+	if (out->name && out->spec)
+		return 0;
+	free(out->name);
+	free(out->spec);
+	return -EINVAL;
+}
+
+/* -f FILE: every "NAME = SPEC" of a flow file becomes a flow on @ifname. */
+static int add_flow_file(const char *ifname, const char *path, struct run_flow_arg *args,
+			 int *nargs)
+{
+	struct ffpf_flow_def *defs;
+	char *text;
+	int n, i;
+
+	if (!ifname) {
+		fprintf(stderr, "ffpf-bpf run: -f %s: give the interface first (-i IF)\n", path);
+		return -EINVAL;
+	}
+	text = read_file(path);
+	if (!text)
+		return -EINVAL;
+	if (!ffpf_is_flow_file(text)) {
+		fprintf(stderr, "ffpf-bpf run: %s: not a flow file (NAME = SPEC entries); "
+			"for one spec use --flow NAME=@%s\n", path, path);
+		free(text);
+		return -EINVAL;
+	}
+	n = ffpf_flow_file_parse(text, &defs);
+	free(text);
+	if (n < 0) {
+		fprintf(stderr, "ffpf-bpf run: in flow file %s\n", path);
+		return n;
+	}
+	if (*nargs + n > MAX_RUN_FLOWS) {
+		fprintf(stderr, "ffpf-bpf run: at most %d flows\n", MAX_RUN_FLOWS);
+		ffpf_flow_file_free(defs, n);
+		return -E2BIG;
+	}
+	for (i = 0; i < n; i++) {
+		struct run_flow_arg *a = &args[(*nargs)++];
+
+		a->ifname = ifname;
+		a->name = strdup(defs[i].name);
+		a->spec = defs[i].spec;
+		defs[i].spec = NULL;
+		if (!a->name)
+			break;
+	}
+	ffpf_flow_file_free(defs, n);
+	return i == n ? 0 : -ENOMEM;
 }
 
 static const char run_usage[] =
-"Usage: ffpf-bpf run -i IF --flow NAME=SPEC [--flow NAME=@FILE]... [-i IF2 ...]\n"
+"Usage: ffpf-bpf run -i IF --flow NAME=SPEC [--flow NAME=@FILE] [-f FLOWFILE]...\n"
+"                    [-i IF2 ...]\n"
 "                    [--hook ingress|egress|both] [--duration SEC] [--interval SEC]\n"
 "                    [--json] [--pin] [-q]\n"
 "                    [-w FILE [--copy | --tap] [--pcapng] [-s SNAPLEN] [-c COUNT]\n"
@@ -55,6 +106,8 @@ static const char run_usage[] =
 "\n"
 "  -i, --interface IF   interface of the --flow options that follow\n"
 "  -F, --flow NAME=SPEC add a flow (NAME=@FILE reads the spec from FILE)\n"
+"  -f, --flow-file FILE add the flows of FILE (\"NAME = SPEC\" entries, see\n"
+"                       docs/spec.md); named instances are shared by name\n"
 "      --hook H         where the flows see packets: ingress (XDP, default),\n"
 "                       egress (TC), or both (every flow twice: NAME-in, NAME-out)\n"
 "  -d, --duration SEC   stop after SEC seconds (default: until Ctrl-C)\n"
@@ -102,6 +155,7 @@ int cmd_run(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "interface", required_argument, NULL, 'i' },
 		{ "flow",      required_argument, NULL, 'F' },
+		{ "flow-file", required_argument, NULL, 'f' },
 		{ "duration",  required_argument, NULL, 'd' },
 		{ "interval",  required_argument, NULL, 'I' },
 		{ "json",      no_argument,       NULL, 'j' },
@@ -133,7 +187,7 @@ int cmd_run(int argc, char **argv)
 	__u32 rx = FFPF_RX_NONE, snaplen = 0, ibuf = 0;
 	int nargs = 0, nflows = 0, n = 0, c, ret = 1, err;
 
-	while ((c = getopt_long(argc, argv, "i:F:d:I:jpqhw:s:c:B:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:F:f:d:I:jpqhw:s:c:B:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			ifname = optarg;
@@ -146,6 +200,10 @@ int cmd_run(int argc, char **argv)
 			if (parse_flow_arg(ifname, optarg, &args[nargs]))
 				goto usage;
 			nargs++;
+			break;
+		case 'f':
+			if (add_flow_file(ifname, optarg, args, &nargs))
+				goto usage;
 			break;
 		case 'd':
 			if (cmd_parse_seconds(optarg, &duration) || duration <= 0) {
@@ -259,10 +317,16 @@ int cmd_run(int argc, char **argv)
 		rx = FFPF_RX_COPY;
 	both = hooks == (HOOK_IN | HOOK_OUT);
 
-	/* Check every spec before touching any interface. */
-	for (int i = 0; i < nargs; i++) {
-		if (ffpf_spec_check(args[i].spec, NULL)) {
-			fprintf(stderr, "ffpf-bpf run: in flow %s\n", args[i].name);
+	/* Check every spec before touching any interface, in order: a named
+	 * instance is known to the flows after the one that defines it. */
+	{
+		const char *specs[MAX_RUN_FLOWS];
+		int bad = 0;
+
+		for (int i = 0; i < nargs; i++)
+			specs[i] = args[i].spec;
+		if (ffpf_specs_check(specs, nargs, NULL, &bad)) {
+			fprintf(stderr, "ffpf-bpf run: in flow %s\n", args[bad].name);
 			ret = EXIT_USAGE;
 			goto out;
 		}
@@ -408,14 +472,18 @@ out:
 	for (int i = 0; i < n; i++)
 		ffpf_flow_close(flows[i]);
 	capture_free(cap);
-	for (int i = 0; i < nargs; i++)
+	for (int i = 0; i < nargs; i++) {
+		free(args[i].name);
 		free(args[i].spec);
+	}
 	for (int i = 0; i < nflows; i++)
 		free((char *)labels[i]);
 	return ret;
 usage:
-	for (int i = 0; i < nargs; i++)
+	for (int i = 0; i < nargs; i++) {
+		free(args[i].name);
 		free(args[i].spec);
+	}
 	fprintf(stderr, "Try 'ffpf-bpf run --help'.\n");
 	return EXIT_USAGE;
 }

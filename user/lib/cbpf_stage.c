@@ -8,9 +8,10 @@
  *	prologue  ctx saved; p = ffpf_pctx[0]; c = &mbuf->cpu[p->cpu & 63];
  *	          c->seen++; r7/r8 = packet start/end from ctx; w9 = p->len
  *	body      the translated classic program: w0 = verdict
- *	epilogue  reject: FFPF_V_REJECT; accept: c->passed++, c->bytes +=
+ *	epilogue  reject: tail call ffpf_progs[fail_slot], or FFPF_V_REJECT
+ *	          when there is none; accept: c->passed++, c->bytes +=
  *	          p->len, then tail call ffpf_progs[next_slot] (FFPF_V_ERROR
- *	          if it fails), or FFPF_V_ACCEPT when the stage is the last
+ *	          if a tail call fails), or FFPF_V_ACCEPT when there is none
  *
  * with the stub's type, attach type and flags, so the prog array takes
  * it. The stub itself is never loaded (the class's .prepare turns its
@@ -81,6 +82,20 @@ static int put_lookup(struct gen *g, int map_fd)
 	return g->len - 1;
 }
 
+/* Go on at @slot (a tail call; FFPF_V_ERROR if it fails), or return @v. */
+static void put_tail(struct gen *g, __u32 slot, int v, int progs_fd)
+{
+	if (slot != FFPF_SLOT_NONE) {
+		put(g, BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_10, FP_CTX, 0);
+		put_map(g, BPF_REG_2, progs_fd);
+		put(g, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, slot);
+		put(g, BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_tail_call);
+		v = FFPF_V_ERROR;
+	}
+	put(g, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, v);
+	put(g, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+}
+
 /*
  * The whole program into @g (two passes: the first, with cap 0, only
  * counts). @body: the translated expression.
@@ -122,20 +137,10 @@ static void generate(struct gen *g, const struct bpf_insn *body, int nbody, bool
 	put(g, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, 1);
 	put_add(g, ro->atomic, offsetof(struct ffpf_mbuf_cpu, passed), BPF_REG_3);
 	put_add(g, ro->atomic, offsetof(struct ffpf_mbuf_cpu, bytes), FFPF_CBPF_R_LEN);
-	if (ro->next_slot != FFPF_SLOT_NONE) {
-		put(g, BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_10, FP_CTX, 0);
-		put_map(g, BPF_REG_2, progs_fd);
-		put(g, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, ro->next_slot);
-		put(g, BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_tail_call);
-		put(g, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, FFPF_V_ERROR);
-	} else {
-		put(g, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, FFPF_V_ACCEPT);
-	}
-	put(g, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	put_tail(g, ro->next_slot, FFPF_V_ACCEPT, progs_fd);
 	if (g->cap)
 		g->insn[verdict].off = g->len - verdict - 1;
-	put(g, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, FFPF_V_REJECT);
-	put(g, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	put_tail(g, ro->fail_slot, FFPF_V_REJECT, progs_fd);
 	err_at = g->len;
 	put(g, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, FFPF_V_ERROR);
 	put(g, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);

@@ -96,6 +96,10 @@ static int prefixset_loaded(struct ffpf_stage *st)
 {
 	const struct ffpf_prefixset_args *a = (const void *)st->init;
 
+	/* A named instance's set was filled by its first stage and may have
+	 * changed live since; a .share flow adds its own initial prefixes. */
+	if (st->inst && st->state_reused)
+		return 0;
 	return ffpf_prefixset_fill(st, a->init, a->n);
 }
 

@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <bpf/bpf.h>
 #include "internal.h"
 #include "compose.h"
+#include "inst.h"
 #include "log.h"
 #include "rx.h"
 #include "root.skel.h"
@@ -130,12 +132,121 @@ static void print_spec_error(const struct ffpf_spec_error *e)
 	ffpf_pr(FFPF_WARN, "spec:%d:%d: %s\n", e->line, e->col, e->msg);
 }
 
-/* Parse @text into stages (not attached to any flow yet). */
-static int build_stages(const char *text, struct ffpf_stage *out, int room, int *n)
+static int spec_fail(struct ffpf_spec_error *e, const struct ffpf_spec_filter *f,
+		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int spec_fail(struct ffpf_spec_error *e, const struct ffpf_spec_filter *f,
+		     const char *fmt, ...)
+{
+	va_list ap;
+
+	e->line = f->line;
+	e->col = f->col;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* A flowtrack table has one sweeper: an instance of it cannot be in two places. */
+static int inst_reuse_ok(const struct ffpf_inst *in, const struct ffpf_spec_filter *f,
+			 struct ffpf_spec_error *e)
+{
+	if (strcmp(in->cls->name, "flowtrack"))
+		return 0;
+	return spec_fail(e, f, "flowtrack instance '%s' is used a second time: a flow table "
+			 "has one sweeper, so give each flow its own flowtrack", in->name);
+}
+
+/*
+ * Spec filter @f into stage @st: a class with its arguments (maybe defining
+ * a named instance), or a bare name referring to an instance in @sc.
+ */
+static int make_stage(const struct ffpf_spec_filter *f, struct ffpf_stage *st,
+		      struct ffpf_inst_scope *sc, struct ffpf_spec_error *e)
+{
+	struct ffpf_inst *in = NULL;
+	char text[sizeof(st->text)];
+	int err;
+
+	memset(st, 0, sizeof(*st));
+	st->prog_fd = st->mbuf_fd = -1;
+	st->pass = f->pass;
+	st->fail = f->fail;
+	st->cls = ffpf_class_find(f->cls);
+	if (!st->cls && !f->name)
+		in = ffpf_inst_find(sc, f->cls);
+	if (in) {	/* a reference: the instance's class and configuration */
+		if (f->parens)
+			return spec_fail(e, f, "'%s' is a filter instance (defined as %s): "
+					 "name it alone, without arguments", in->name, in->text);
+		err = inst_reuse_ok(in, f, e);
+		if (err)
+			return err;
+		st->cls = in->cls;
+		memcpy(st->init, in->init, sizeof(st->init));
+		snprintf(st->text, sizeof(st->text), "%s", in->name);
+		st->inst = ffpf_inst_get(in);
+		return 0;
+	}
+	if (!st->cls)
+		return spec_fail(e, f, "unknown filter class %s'%s' (known: %s)",
+				 f->name || f->parens ? "" : "or instance ", f->cls,
+				 ffpf_class_names());
+	err = st->cls->configure(f, st->init, e);
+	if (err)
+		return err;
+	ffpf_spec_filter_format(f, text, sizeof(text));
+	snprintf(st->text, sizeof(st->text), "%s", text);
+	if (!f->name)
+		return 0;
+	if (ffpf_class_find(f->name)) {
+		spec_fail(e, f, "instance name '%s' is a filter class: choose another", f->name);
+		e->line = f->name_line;
+		e->col = f->name_col;
+		return -EINVAL;
+	}
+	in = ffpf_inst_find(sc, f->name);
+	if (in) {	/* the same definition again (e.g. one spec on two hooks) */
+		if (in->cls != st->cls || strcmp(in->text, text))
+			return spec_fail(e, f, "instance '%s' is defined already, as %s",
+					 in->name, in->text);
+		err = inst_reuse_ok(in, f, e);
+		if (err)
+			return err;
+		st->inst = ffpf_inst_get(in);
+	} else {
+		in = ffpf_inst_new(sc, f->name, st->cls, text, st->init, f->line, f->col);
+		if (!in)
+			return -ENOMEM;
+		st->inst = ffpf_inst_get(in);
+	}
+	if (snprintf(st->text, sizeof(st->text), "%s :: %s", f->name, text) >=
+	    (int)sizeof(st->text))
+		pr_debug("filter %s: text cut for display\n", f->name);
+	return 0;
+}
+
+static void drop_insts(struct ffpf_stage *st, int n)
+{
+	for (int i = 0; i < n; i++) {
+		ffpf_inst_put(st[i].inst);
+		st[i].inst = NULL;
+	}
+}
+
+/*
+ * Parse @text into @room stages at @out (not attached to any flow yet;
+ * their pass/fail indices are relative to @out). Names it defines go
+ * into @sc. *@alt: the spec is an alternation at its top; @canon gets
+ * the spec back as text.
+ */
+static int build_stages(const char *text, struct ffpf_stage *out, int room, int *n,
+			struct ffpf_inst_scope *sc, bool *alt, char *canon, size_t clen)
 {
 	struct ffpf_spec_error e = {0};
 	struct ffpf_spec *spec;
-	int err;
+	int err = 0, i;
 
 	err = ffpf_spec_parse(text, &spec, &e);
 	if (err) {
@@ -151,53 +262,66 @@ static int build_stages(const char *text, struct ffpf_stage *out, int room, int 
 		ffpf_spec_free(spec);
 		return -E2BIG;
 	}
-	for (int i = 0; i < spec->nfilters; i++) {
-		struct ffpf_spec_filter *f = &spec->filters[i];
-		struct ffpf_stage *st = &out[i];
-		size_t len;
-
-		memset(st, 0, sizeof(*st));
-		st->prog_fd = st->mbuf_fd = -1;
-		st->cls = ffpf_class_find(f->cls);
-		if (!st->cls) {
-			e.line = f->line;
-			e.col = f->col;
-			snprintf(e.msg, sizeof(e.msg), "unknown filter class '%s' (known: %s)",
-				 f->cls, ffpf_class_names());
-			err = -EINVAL;
-		} else {
-			err = st->cls->configure(f, st->init, &e);
-		}
-		if (err) {
+	for (i = 0; i < spec->nfilters && !err; i++)
+		err = make_stage(&spec->filters[i], &out[i], sc, &e);
+	if (err) {
+		if (err == -EINVAL)
 			print_spec_error(&e);
-			ffpf_spec_free(spec);
-			return err;
-		}
-		len = snprintf(st->text, sizeof(st->text), "%s", f->cls);
-		for (int a = 0; a < f->nargs && len < sizeof(st->text); a++)
-			len += snprintf(st->text + len, sizeof(st->text) - len, "%s%s",
-					a ? ", " : "(", f->args[a].text);
-		if (f->nargs && len < sizeof(st->text))
-			snprintf(st->text + len, sizeof(st->text) - len, ")");
+		drop_insts(out, i);
+		ffpf_spec_free(spec);
+		return err;
 	}
 	*n = spec->nfilters;
+	if (alt)
+		*alt = spec->nodes[spec->root].kind == FFPF_SPEC_ALT;
+	if (canon)
+		ffpf_spec_format(spec, canon, clen);
 	ffpf_spec_free(spec);
 	return 0;
 }
 
 int ffpf_flow_populate(struct ffpf_flow *flow, const char *spec)
 {
-	int n = 0, err;
+	struct ffpf_inst_scope sc = {0};
+	char canon[FFPF_SPEC_LEN], *old = NULL;
+	int n = 0, base, err;
+	bool alt;
 
 	if (!flow || !spec)
 		return -EINVAL;
 	if (flow->instantiated)
 		return ffpf_err(EBUSY, "flow %s: already instantiated, cannot add filters\n",
 				flow->name);
-	err = build_stages(spec, &flow->stages[flow->nstages],
-			   FFPF_MAX_STAGES - flow->nstages, &n);
-	if (err)
+	base = flow->nstages;
+	err = build_stages(spec, &flow->stages[base], FFPF_MAX_STAGES - base, &n, &sc,
+			   &alt, canon, sizeof(canon));
+	if (err) {
+		ffpf_inst_scope_drop(&sc);
 		return err;
+	}
+	ffpf_inst_commit(&sc);
+	/* Appending is a sequence: what accepted before goes on to the new part. */
+	for (int i = 0; i < base; i++)
+		if (flow->stages[i].pass == FFPF_SPEC_ACCEPT)
+			flow->stages[i].pass = base;
+	for (int i = base; i < base + n; i++) {
+		if (flow->stages[i].pass >= 0)
+			flow->stages[i].pass += base;
+		if (flow->stages[i].fail >= 0)
+			flow->stages[i].fail += base;
+	}
+	if (base && (flow->spec_alt || alt)) {
+		old = strdup(flow->spec);
+		if (flow->spec_alt && old)
+			snprintf(flow->spec, sizeof(flow->spec), "(%s)", old);
+	}
+	if (base)
+		snprintf(flow->spec + strlen(flow->spec), sizeof(flow->spec) - strlen(flow->spec),
+			 alt ? " -> (%s)" : " -> %s", canon);
+	else
+		snprintf(flow->spec, sizeof(flow->spec), "%s", canon);
+	free(old);
+	flow->spec_alt = !base && alt;
 	flow->nstages += n;
 	return 0;
 }
@@ -213,24 +337,93 @@ int ffpf_flow_add_filter(struct ffpf_flow *flow, const char *cls, const char *ar
 	return ffpf_flow_populate(flow, buf);
 }
 
-int ffpf_spec_check(const char *spec, int *nfilters)
+int ffpf_specs_check(const char *const *specs, int n, int *nfilters, int *bad)
 {
 	struct ffpf_stage *st = calloc(FFPF_MAX_STAGES, sizeof(*st));
-	int n = 0, err;
+	struct ffpf_inst_scope sc = {0};
+	int k = 0, err = 0, i;
 
 	if (!st)
 		return -ENOMEM;
-	err = spec ? build_stages(spec, st, FFPF_MAX_STAGES, &n) : -EINVAL;
+	for (i = 0; i < n && !err; i++) {
+		err = specs && specs[i] ? build_stages(specs[i], st, FFPF_MAX_STAGES, &k, &sc,
+						       NULL, NULL, 0) : -EINVAL;
+		if (!err) {
+			drop_insts(st, k);
+			if (nfilters)
+				nfilters[i] = k;
+		}
+	}
+	ffpf_inst_scope_drop(&sc);
 	free(st);
-	if (!err && nfilters)
-		*nfilters = n;
+	if (err && bad)
+		*bad = i - 1;
 	return err;
 }
 
-/* The flow's guard: its leading match's configuration, or NULL. */
+int ffpf_spec_check(const char *spec, int *nfilters)
+{
+	return ffpf_specs_check(&spec, 1, nfilters, NULL);
+}
+
+bool ffpf_is_flow_file(const char *text)
+{
+	return ffpf_spec_is_flow_file(text);
+}
+
+void ffpf_flow_file_free(struct ffpf_flow_def *defs, int n)
+{
+	for (int i = 0; defs && i < n; i++)
+		free(defs[i].spec);
+	free(defs);
+}
+
+int ffpf_flow_file_parse(const char *text, struct ffpf_flow_def **out)
+{
+	struct ffpf_spec_error e = {0};
+	struct ffpf_spec_flowdef *sd;
+	struct ffpf_flow_def *defs;
+	int n = ffpf_spec_split_flows(text, &sd, &e), i;
+
+	*out = NULL;
+	if (n < 0) {
+		if (n == -EINVAL)
+			print_spec_error(&e);
+		return n;
+	}
+	defs = calloc(n ? n : 1, sizeof(*defs));
+	if (!defs) {
+		ffpf_spec_flowdefs_free(sd, n);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		if (strlen(sd[i].name) >= FFPF_NAME_LEN) {
+			pr_warn("spec:%d:%d: flow name '%s' is longer than %d characters\n",
+				sd[i].line, sd[i].col, sd[i].name, FFPF_NAME_LEN - 1);
+			ffpf_flow_file_free(defs, i);
+			ffpf_spec_flowdefs_free(sd, n);
+			return -E2BIG;
+		}
+		snprintf(defs[i].name, sizeof(defs[i].name), "%s", sd[i].name);
+		defs[i].spec = sd[i].spec;
+		sd[i].spec = NULL;
+		defs[i].line = sd[i].line;
+		defs[i].col = sd[i].col;
+	}
+	ffpf_spec_flowdefs_free(sd, n);
+	*out = defs;
+	return n;
+}
+
+/*
+ * The flow's guard: its leading match's configuration, or NULL. Only a
+ * match every accepted packet passes: one whose reject ends the flow
+ * (not "match(a) | ...").
+ */
 static const struct ffpf_match_cfg *flow_guard(const struct ffpf_flow *flow)
 {
-	if (strcmp(flow->stages[0].cls->name, "match"))
+	if (strcmp(flow->stages[0].cls->name, "match") ||
+	    flow->stages[0].fail != FFPF_SPEC_REJECT)
 		return NULL;
 	return (const struct ffpf_match_cfg *)flow->stages[0].init;	/* see classes.c */
 }
@@ -273,16 +466,21 @@ static int check_budget(struct ffpf_iface *ifc, struct ffpf_flow *flow, int idx)
 	return err;
 }
 
+/* The slot a graph edge leads to: a stage of the flow, or FFPF_SLOT_NONE. */
+static __u32 stage_target(const struct ffpf_flow *flow, int to)
+{
+	return to >= 0 ? ffpf_stage_slot(flow->idx, to) : FFPF_SLOT_NONE;
+}
+
 static void fill_desc(struct ffpf_flow *flow, struct ffpf_flow_desc *d)
 {
-	size_t len = 0;
-
 	memset(d, 0, sizeof(*d));
 	snprintf(d->name, sizeof(d->name), "%s", flow->name);
 	d->in_use = 1;
 	d->pinned = !!(flow->flags & FFPF_FLOW_PIN);
 	d->owner_pid = getpid();
 	d->nstages = flow->nstages;
+	snprintf(d->spec, sizeof(d->spec), "%s", flow->spec);
 	for (int i = 0; i < flow->nstages; i++) {
 		struct ffpf_stage *st = &flow->stages[i];
 		struct bpf_prog_info pi = {0};
@@ -291,13 +489,12 @@ static void fill_desc(struct ffpf_flow *flow, struct ffpf_flow_desc *d)
 
 		snprintf(d->stages[i].cls, sizeof(d->stages[i].cls), "%s", st->cls->name);
 		d->stages[i].slot = st->slot;
+		d->stages[i].next_slot = stage_target(flow, st->pass);
+		d->stages[i].fail_slot = stage_target(flow, st->fail);
 		if (!bpf_obj_get_info_by_fd(st->prog_fd, &pi, &plen))
 			d->stages[i].prog_id = pi.id;
 		if (!bpf_obj_get_info_by_fd(st->mbuf_fd, &mi, &mlen))
 			d->stages[i].mbuf_id = mi.id;
-		if (len < sizeof(d->spec))
-			len += snprintf(d->spec + len, sizeof(d->spec) - len, "%s%s",
-					i ? " -> " : "", st->text);
 	}
 }
 
@@ -312,6 +509,10 @@ static int set_share(struct ffpf_flow *flow)
 		return ffpf_err(EINVAL, "flow %s: the flow to share state with must be "
 				"instantiated and have the same chain of classes\n", flow->name);
 	for (int i = 0; i < flow->nstages; i++) {
+		if (sh->stages[i].pass != flow->stages[i].pass ||
+		    sh->stages[i].fail != flow->stages[i].fail)
+			return ffpf_err(EINVAL, "flow %s: the flow to share state with (%s) "
+					"has another graph\n", flow->name, sh->name);
 		if (sh->stages[i].cls != flow->stages[i].cls || !sh->stages[i].obj)
 			return ffpf_err(EINVAL, "flow %s: filter %d is %s, in %s it is %s: "
 					"shared state needs the same classes\n", flow->name, i,
@@ -409,12 +610,14 @@ int ffpf_flow_instantiate(struct ffpf_flow *flow)
 	if (err)
 		goto put;
 
-	/* Back to front: each stage's successor slot is fixed before it loads. */
+	/* Each stage's successor slots are fixed before it loads (edges go forward). */
+	flow->idx = idx;
 	for (i = flow->nstages - 1; i >= 0; i--) {
-		__u32 next = i + 1 < flow->nstages ? ffpf_stage_slot(idx, i + 1) : FFPF_SLOT_NONE;
+		struct ffpf_stage *st = &flow->stages[i];
 
-		flow->stages[i].slot = ffpf_stage_slot(idx, i);
-		err = ffpf_stage_load(&flow->stages[i], ifc, next);
+		st->slot = ffpf_stage_slot(idx, i);
+		err = ffpf_stage_load(st, ifc, stage_target(flow, st->pass),
+				      stage_target(flow, st->fail));
 		if (err)
 			goto unload;
 	}
@@ -468,6 +671,7 @@ clear:
 	}
 unload:
 	unload_stages(flow);
+	flow->idx = -1;
 put:
 	ffpf_iface_put(ifc);
 	return err;
@@ -604,6 +808,7 @@ void ffpf_flow_close(struct ffpf_flow *flow)
 		unload_stages(flow);
 		ffpf_iface_put(flow->iface);
 	}
+	drop_insts(flow->stages, flow->nstages);
 	free(flow);
 }
 

@@ -65,15 +65,18 @@ struct ffpf_stage {
 	int mbuf_fd;
 	void *mbuf;			/* mmap of the MBuf */
 	const struct ffpf_stage *share;	/* take this stage's state maps (ffpf_flow_opts.share) */
+	struct ffpf_inst *inst;		/* a named instance (inst.h): its MBuf and state maps */
+	bool state_reused;		/* loaded onto existing state: do not set it up again */
+	int pass, fail;			/* the flow's graph: next stage index, or FFPF_SPEC_* */
 	size_t mbuf_len;
 	bool mbuf_owned;		/* mbuf_fd made by the loader, not the object's */
 	__u32 slot;
 };
 
-/* Load @st as a stage whose successor is @next_slot. */
+/* Load @st as a stage whose successors are @next_slot (accept) and @fail_slot (reject). */
 struct ffpf_iface;
 int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
-		    __u32 next_slot);
+		    __u32 next_slot, __u32 fail_slot);
 void ffpf_stage_unload(struct ffpf_stage *st);
 /* fd of the map @name of loaded stage @st (e.g. "flowtrack_table"), or -ENOENT. */
 int ffpf_stage_map_fd(const struct ffpf_stage *st, const char *name);
@@ -153,7 +156,9 @@ struct ffpf_flow {
 	struct ffpf_flow *sharers;	/* flows whose .share is this one ... */
 	struct ffpf_flow *next_sharer;	/* ... linked through this */
 	int nstages;
-	struct ffpf_stage stages[FFPF_MAX_STAGES];
+	struct ffpf_stage stages[FFPF_MAX_STAGES];	/* stages[0] is the entry */
+	char spec[FFPF_SPEC_LEN];	/* the populated specs, as text */
+	bool spec_alt;			/* spec is one alternation at its top */
 	struct ffpf_iface *iface;
 	int idx;
 	bool instantiated;

@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include "internal.h"
 #include "log.h"
+#include "inst.h"
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -29,12 +30,20 @@ static int share_map(struct bpf_map *map, const struct ffpf_stage *from)
 	return bpf_map__reuse_fd(map, bpf_map__fd(src));
 }
 
+/* The interface's maps and the load-time constants: never a stage's state. */
+static bool not_state(const char *name)
+{
+	return !strcmp(name, "ffpf_progs") || !strcmp(name, "ffpf_pctx") ||
+	       ends_with(name, ".rodata");
+}
+
 int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
-		    __u32 next_slot)
+		    __u32 next_slot, __u32 fail_slot)
 {
 	struct ffpf_stage_rodata ro = {
 		.next_slot = next_slot,
 		.atomic = libbpf_num_possible_cpus() > FFPF_MBUF_CPUS,
+		.fail_slot = fail_slot,
 	};
 	char objname[32], mbufname[32];
 	const void *bytes;
@@ -70,11 +79,17 @@ int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
 			err = bpf_map__reuse_fd(map, ifc->pctx_fd);
 		else if (ends_with(name, ".rodata"))
 			err = bpf_map__set_initial_value(map, &ro, sizeof(ro));
-		else if (!strcmp(name, mbufname))
+		else if (ffpf_inst_map_fd(st->inst, name) >= 0) {
+			/* a named instance: its MBuf and state, as first loaded */
+			mbuf = !strcmp(name, mbufname) ? map : mbuf;
+			err = bpf_map__reuse_fd(map, ffpf_inst_map_fd(st->inst, name));
+			st->state_reused = true;
+		} else if (!strcmp(name, mbufname))
 			mbuf = map, err = 0;
-		else if (st->share)	/* the class's state: the same maps as st->share */
+		else if (st->share) {	/* the class's state: the same maps as st->share */
 			err = share_map(map, st->share);
-		else
+			st->state_reused = true;
+		} else
 			err = 0;
 		if (err) {
 			pr_warn("%s: cannot prepare map %s: %s\n", st->cls->name,
@@ -131,7 +146,17 @@ int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
 			       st->cls->name, strerror(errno));
 		goto fail;
 	}
-	memcpy(st->mbuf, st->init, st->cls->cfg_size);
+	/* A named instance's configuration is set once: it may have changed live. */
+	if (!st->inst || !st->state_reused)
+		memcpy(st->mbuf, st->init, st->cls->cfg_size);
+	if (st->inst) {
+		err = ffpf_inst_adopt(st->inst, st->obj, not_state);
+		if (err) {
+			pr_warn("%s: cannot keep the maps of instance %s: %s\n",
+				st->cls->name, st->inst->name, strerror(-err));
+			goto fail;
+		}
+	}
 	if (st->cls->loaded) {
 		err = st->cls->loaded(st);
 		if (err)
@@ -173,6 +198,7 @@ void ffpf_stage_unload(struct ffpf_stage *st)
 	if (st->mbuf_owned && st->mbuf_fd >= 0)
 		close(st->mbuf_fd);
 	st->mbuf_owned = false;
+	st->state_reused = false;
 	bpf_object__close(st->obj);
 	st->obj = NULL;
 	st->prog_fd = st->mbuf_fd = -1;

@@ -6,11 +6,12 @@
  * argument list is not tokenized: it is scanned as raw text and split at
  * top-level commas, because each class parses its own arguments.
  *
- * The descent is spec -> chain -> element -> filter. Alternation ("|")
- * belongs between spec and chain, grouping ("( ... )") in element; both
- * are recognised and refused for now.
+ * The descent is spec -> alt -> chain -> element -> filter, an element
+ * being a filter or a group "( alt )". The tree is then linked into a
+ * graph: each filter learns where an accept and a reject lead.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,8 @@ enum tok_type {
 	T_RPAREN,
 	T_COMMA,
 	T_PIPE,
+	T_EQUALS,	/* = (flow files) */
+	T_SEMI,		/* ; (flow files) */
 	T_BAD,		/* a character that starts no token */
 };
 
@@ -43,6 +46,7 @@ struct parser {
 	struct token tok;	/* one token of lookahead */
 	struct ffpf_spec *spec;
 	int cap;		/* allocated entries in spec->filters */
+	int ncap;		/* ... and in spec->nodes */
 	struct ffpf_spec_error *err;
 };
 
@@ -149,6 +153,12 @@ static void lex(struct parser *ps)
 		break;
 	case '|':
 		t->type = T_PIPE;
+		break;
+	case '=':
+		t->type = T_EQUALS;
+		break;
+	case ';':
+		t->type = T_SEMI;
 		break;
 	default:
 		if (!is_name_start(*s)) {
@@ -336,15 +346,37 @@ static int scan_args(struct parser *ps, struct ffpf_spec_filter *f,
 	}
 }
 
-/* filter := [ NAME "::" ] CLASS [ "(" args ")" ] */
-static int parse_filter(struct parser *ps)
+static int new_node(struct parser *ps, enum ffpf_spec_kind kind)
+{
+	struct ffpf_spec *spec = ps->spec;
+	struct ffpf_spec_node *n;
+
+	if (spec->nnodes == ps->ncap) {
+		int ncap = ps->ncap ? ps->ncap * 2 : 8;
+
+		n = realloc(spec->nodes, ncap * sizeof(*n));
+		if (!n)
+			return -1;
+		spec->nodes = n;
+		ps->ncap = ncap;
+	}
+	n = &spec->nodes[spec->nnodes];
+	*n = (struct ffpf_spec_node){ .kind = kind, .filter = -1, .first = -1, .next = -1 };
+	return spec->nnodes++;
+}
+
+/* filter := [ NAME "::" ] CLASS [ "(" args ")" ]; *node gets its tree node. */
+static int parse_filter(struct parser *ps, int *node)
 {
 	struct token first, cls;
 	struct ffpf_spec_filter *f;
 	int have_name = 0, ret;
 
 	if (ps->tok.type != T_NAME)
-		return fail_expected(ps, "filter class name");
+		return fail_expected(ps, "filter class name or '('");
+	if (ps->spec->nfilters == FFPF_SPEC_MAX_FILTERS)
+		return fail_at(ps, ps->tok.line, ps->tok.col,
+			       "too many filters (a flow has at most %d)", FFPF_MAX_STAGES);
 	first = ps->tok;
 	lex(ps);
 	if (ps->tok.type == T_DCOLON) {
@@ -359,20 +391,25 @@ static int parse_filter(struct parser *ps)
 	}
 
 	f = new_filter(ps->spec, &ps->cap);
-	if (!f)
+	*node = new_node(ps, FFPF_SPEC_FILTER);
+	if (!f || *node < 0)
 		return fail_nomem(ps);
+	ps->spec->nodes[*node].filter = ps->spec->nfilters - 1;
 	f->line = cls.line;
 	f->col = cls.col;
 	f->cls = strndup(cls.start, cls.len);
 	if (!f->cls)
 		return fail_nomem(ps);
 	if (have_name) {
+		f->name_line = first.line;
+		f->name_col = first.col;
 		f->name = strndup(first.start, first.len);
 		if (!f->name)
 			return fail_nomem(ps);
 	}
 
 	if (ps->tok.type == T_LPAREN) {
+		f->parens = true;
 		ret = scan_args(ps, f, ps->tok.line, ps->tok.col);
 		if (ret)
 			return ret;
@@ -381,46 +418,153 @@ static int parse_filter(struct parser *ps)
 	return 0;
 }
 
-/* element := filter; grouping of a sub-spec will be added here. */
-static int parse_element(struct parser *ps)
+static int parse_alt(struct parser *ps, int depth, int *node);
+
+/* element := filter | "(" alt ")" */
+static int parse_element(struct parser *ps, int depth, int *node)
 {
-	if (ps->tok.type == T_LPAREN)
+	struct token open = ps->tok;
+	int ret;
+
+	if (ps->tok.type != T_LPAREN)
+		return parse_filter(ps, node);
+	if (depth == FFPF_SPEC_MAX_DEPTH)
+		return fail_at(ps, open.line, open.col,
+			       "groups nested too deeply (at most %d levels)",
+			       FFPF_SPEC_MAX_DEPTH);
+	lex(ps);
+	if (ps->tok.type == T_RPAREN)
+		return fail_at(ps, open.line, open.col, "empty group '()'");
+	ret = parse_alt(ps, depth + 1, node);
+	if (ret)
+		return ret;
+	if (ps->tok.type != T_RPAREN) {
+		char buf[64];
+
 		return fail_at(ps, ps->tok.line, ps->tok.col,
-			       "grouping '( ... )' of filters is not supported yet");
-	return parse_filter(ps);
+			       "expected '->', '|' or ')' closing the '(' at %d:%d, found %s",
+			       open.line, open.col, describe(&ps->tok, buf, sizeof(buf)));
+	}
+	lex(ps);
+	return 0;
+}
+
+/*
+ * One level of the tree: items separated by @sep, each parsed by @item.
+ * A single item is returned as itself, several under a new @kind node.
+ */
+static int parse_list(struct parser *ps, int depth, int *node, enum tok_type sep,
+		      enum ffpf_spec_kind kind,
+		      int (*item)(struct parser *, int, int *))
+{
+	int ret, child, last, parent = -1;
+
+	ret = item(ps, depth, &child);
+	if (ret)
+		return ret;
+	*node = child;
+	while (ps->tok.type == sep) {
+		lex(ps);
+		if (parent < 0) {
+			parent = new_node(ps, kind);
+			if (parent < 0)
+				return fail_nomem(ps);
+			ps->spec->nodes[parent].first = child;
+			last = child;
+			*node = parent;
+		}
+		ret = item(ps, depth, &child);
+		if (ret)
+			return ret;
+		ps->spec->nodes[last].next = child;
+		last = child;
+	}
+	return 0;
 }
 
 /* chain := element ( "->" element )* */
-static int parse_chain(struct parser *ps)
+static int parse_chain(struct parser *ps, int depth, int *node)
 {
-	int ret;
-
-	for (;;) {
-		ret = parse_element(ps);
-		if (ret)
-			return ret;
-		if (ps->tok.type != T_ARROW)
-			return 0;
-		lex(ps);
-	}
+	return parse_list(ps, depth, node, T_ARROW, FFPF_SPEC_SEQ, parse_element);
 }
 
-/* spec := chain; alternation of chains will be added here. */
-static int parse_spec(struct parser *ps)
+/* alt := chain ( "|" chain )* */
+static int parse_alt(struct parser *ps, int depth, int *node)
+{
+	return parse_list(ps, depth, node, T_PIPE, FFPF_SPEC_ALT, parse_chain);
+}
+
+/*
+ * Give every filter its pass and fail successors: a filter accepts into
+ * @pass and rejects into @fail. In a sequence each element passes into
+ * the next one; in an alternation each alternative fails into the next
+ * one. Returns the node's entry filter.
+ */
+static int link_node(struct ffpf_spec *spec, int node, int pass, int fail);
+
+/* The children from @k on, of a sequence or an alternation (@seq false). */
+static int link_list(struct ffpf_spec *spec, bool seq, int k, int pass, int fail)
+{
+	int rest;
+
+	if (spec->nodes[k].next < 0)
+		return link_node(spec, k, pass, fail);
+	rest = link_list(spec, seq, spec->nodes[k].next, pass, fail);
+	return seq ? link_node(spec, k, rest, fail) : link_node(spec, k, pass, rest);
+}
+
+/*
+ * Give every filter its pass and fail successors: a filter accepts into
+ * @pass and rejects into @fail. In a sequence each element passes into
+ * the next one; in an alternation each alternative fails into the next
+ * one. Returns the node's entry filter.
+ */
+static int link_node(struct ffpf_spec *spec, int node, int pass, int fail)
+{
+	const struct ffpf_spec_node *n = &spec->nodes[node];
+
+	if (n->kind == FFPF_SPEC_FILTER) {
+		spec->filters[n->filter].pass = pass;
+		spec->filters[n->filter].fail = fail;
+		return n->filter;
+	}
+	return link_list(spec, n->kind == FFPF_SPEC_SEQ, n->first, pass, fail);
+}
+
+/* spec := alt, up to the end (or, in a flow file, the end of this flow) */
+static int parse_spec(struct parser *ps, bool flow_file)
 {
 	int ret;
 
+	if (flow_file && (ps->tok.type == T_EOF || ps->tok.type == T_SEMI))
+		return fail_at(ps, ps->tok.line, ps->tok.col, "empty spec");
 	if (ps->tok.type == T_EOF)
 		return fail_at(ps, 1, 1, "empty spec");
-	ret = parse_chain(ps);
+	ret = parse_alt(ps, 0, &ps->spec->root);
 	if (ret)
 		return ret;
-	if (ps->tok.type == T_PIPE)
-		return fail_at(ps, ps->tok.line, ps->tok.col,
-			       "alternation '|' is not supported yet");
+	if (ps->tok.type == T_RPAREN)
+		return fail_at(ps, ps->tok.line, ps->tok.col, "')' without a matching '('");
+	if (flow_file && (ps->tok.type == T_SEMI || ps->tok.type == T_NAME ||
+			  ps->tok.type == T_EOF))
+		return 0;
 	if (ps->tok.type != T_EOF)
-		return fail_expected(ps, "'->' or end of spec");
+		return fail_expected(ps, flow_file ? "'->', '|', ';' or the next 'NAME ='"
+						   : "'->', '|' or end of spec");
 	return 0;
+}
+
+static int parse_text(struct parser *ps, bool flow_file)
+{
+	int ret;
+
+	ps->spec = calloc(1, sizeof(*ps->spec));
+	if (!ps->spec)
+		return fail_nomem(ps);
+	ret = parse_spec(ps, flow_file);
+	if (!ret)
+		link_node(ps->spec, ps->spec->root, FFPF_SPEC_ACCEPT, FFPF_SPEC_REJECT);
+	return ret;
 }
 
 int ffpf_spec_parse(const char *text, struct ffpf_spec **out,
@@ -433,12 +577,8 @@ int ffpf_spec_parse(const char *text, struct ffpf_spec **out,
 		*out = NULL;
 	if (!text || !out)
 		return fail_at(&ps, 1, 1, "no spec given");
-
-	ps.spec = calloc(1, sizeof(*ps.spec));
-	if (!ps.spec)
-		return fail_nomem(&ps);
 	lex(&ps);
-	ret = parse_spec(&ps);
+	ret = parse_text(&ps, false);
 	if (ret) {
 		ffpf_spec_free(ps.spec);
 		return ret;
@@ -460,5 +600,192 @@ void ffpf_spec_free(struct ffpf_spec *spec)
 			free(f->args[j].text);
 	}
 	free(spec->filters);
+	free(spec->nodes);
 	free(spec);
+}
+
+/* snprintf into buf + *n, keeping *n the length wanted. */
+static void put(char *buf, size_t len, size_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void put(char *buf, size_t len, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	va_start(ap, fmt);
+	w = vsnprintf(*n < len ? buf + *n : NULL, *n < len ? len - *n : 0, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		*n += w;
+}
+
+size_t ffpf_spec_filter_format(const struct ffpf_spec_filter *f, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (len)
+		buf[0] = '\0';
+	put(buf, len, &n, "%s", f->cls);
+	for (int a = 0; a < f->nargs; a++)
+		put(buf, len, &n, "%s%s", a ? ", " : "(", f->args[a].text);
+	if (f->nargs)
+		put(buf, len, &n, ")");
+	else if (f->parens)
+		put(buf, len, &n, "()");
+	return n;
+}
+
+static void format_node(const struct ffpf_spec *spec, int node, char *buf, size_t len,
+			size_t *n)
+{
+	const struct ffpf_spec_node *nd = &spec->nodes[node];
+
+	if (nd->kind == FFPF_SPEC_FILTER) {
+		const struct ffpf_spec_filter *f = &spec->filters[nd->filter];
+
+		if (f->name)
+			put(buf, len, n, "%s :: ", f->name);
+		*n += ffpf_spec_filter_format(f, *n < len ? buf + *n : NULL,
+					      *n < len ? len - *n : 0);
+		return;
+	}
+	for (int k = nd->first; k >= 0; k = spec->nodes[k].next) {
+		/* "->" binds tighter: only an alternation inside needs parens */
+		bool group = spec->nodes[k].kind == FFPF_SPEC_ALT;
+
+		if (k != nd->first)
+			put(buf, len, n, nd->kind == FFPF_SPEC_SEQ ? " -> " : " | ");
+		if (group)
+			put(buf, len, n, "(");
+		format_node(spec, k, buf, len, n);
+		if (group)
+			put(buf, len, n, ")");
+	}
+}
+
+size_t ffpf_spec_format(const struct ffpf_spec *spec, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (len)
+		buf[0] = '\0';
+	if (spec && spec->nnodes)
+		format_node(spec, spec->root, buf, len, &n);
+	return n;
+}
+
+/* A copy of @text with only [from, to) kept, the rest blanked but newlines. */
+static char *blank_outside(const char *text, size_t from, size_t to)
+{
+	size_t len = strlen(text);
+	char *s = malloc(len + 1);
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		s[i] = (i >= from && i < to) || text[i] == '\n' ? text[i] : ' ';
+	s[len] = '\0';
+	return s;
+}
+
+void ffpf_spec_flowdefs_free(struct ffpf_spec_flowdef *defs, int n)
+{
+	for (int i = 0; defs && i < n; i++) {
+		free(defs[i].name);
+		free(defs[i].spec);
+	}
+	free(defs);
+}
+
+bool ffpf_spec_is_flow_file(const char *text)
+{
+	struct parser ps = { .p = text, .line = 1, .col = 1 };
+
+	if (!text)
+		return false;
+	lex(&ps);
+	if (ps.tok.type != T_NAME)
+		return false;
+	lex(&ps);
+	return ps.tok.type == T_EQUALS;
+}
+
+int ffpf_spec_split_flows(const char *text, struct ffpf_spec_flowdef **out,
+			  struct ffpf_spec_error *err)
+{
+	struct parser ps = { .p = text, .line = 1, .col = 1, .err = err };
+	struct ffpf_spec_flowdef *defs = NULL;
+	int n = 0, ret = 0;
+	bool open = false;	/* the last spec ended at a name, not at ';' */
+
+	*out = NULL;
+	if (!text)
+		return fail_at(&ps, 1, 1, "no flow file given");
+	lex(&ps);
+	while (ps.tok.type != T_EOF) {
+		struct token name = ps.tok;
+		struct ffpf_spec_flowdef *d;
+		size_t from;
+
+		if (ps.tok.type != T_NAME) {
+			ret = fail_expected(&ps, "a flow 'NAME = SPEC'");
+			break;
+		}
+		lex(&ps);
+		if (ps.tok.type != T_EQUALS) {
+			char buf[64];
+
+			if (open)	/* "a -> b c": the name was meant as a filter */
+				ret = fail_at(&ps, name.line, name.col,
+					      "expected '->', '|', ';' or the next 'NAME =' after "
+					      "flow %s, found %s", defs[n - 1].name,
+					      describe(&name, buf, sizeof(buf)));
+			else
+				ret = fail_expected(&ps, "'=' after the flow name");
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			if (strlen(defs[i].name) == name.len &&
+			    !strncmp(defs[i].name, name.start, name.len)) {
+				ret = fail_at(&ps, name.line, name.col,
+					      "flow '%s' is defined twice (first at %d:%d)",
+					      defs[i].name, defs[i].line, defs[i].col);
+				goto out;
+			}
+		}
+		lex(&ps);
+		from = ps.tok.start - text;
+		ret = parse_text(&ps, true);
+		ffpf_spec_free(ps.spec);
+		ps.spec = NULL;
+		ps.cap = ps.ncap = 0;
+		if (ret)
+			break;
+		d = realloc(defs, (n + 1) * sizeof(*d));
+		if (!d) {
+			ret = fail_nomem(&ps);
+			break;
+		}
+		defs = d;
+		d = &defs[n++];
+		d->line = name.line;
+		d->col = name.col;
+		d->name = strndup(name.start, name.len);
+		d->spec = blank_outside(text, from, ps.tok.start - text);
+		if (!d->name || !d->spec) {
+			ret = fail_nomem(&ps);
+			break;
+		}
+		open = ps.tok.type != T_SEMI;
+		if (!open)
+			lex(&ps);
+	}
+out:
+	if (ret) {
+		ffpf_spec_flowdefs_free(defs, n);
+		return ret;
+	}
+	*out = defs;
+	return n;
 }

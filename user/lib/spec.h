@@ -4,10 +4,14 @@
  * argument parsers. Pure user-space code: no BPF, unit-tested by Criterion.
  *
  * Grammar (docs/spec.md):
- *   spec    := chain
- *   chain   := filter ( "->" filter )*
+ *   spec    := alt
+ *   alt     := chain ( "|" chain )*
+ *   chain   := element ( "->" element )*
+ *   element := filter | "(" alt ")"
  *   filter  := [ NAME "::" ] CLASS [ "(" [ arg ( "," arg )* ] ")" ]
  *   arg     := any text up to a top-level "," or ")"  (parens may nest)
+ * "->" binds tighter than "|". A flow file (ffpf_spec_split_flows) is
+ *   file    := ( NAME "=" spec [ ";" ] )*
  * Whitespace and newlines separate tokens; "#" starts a comment to end of line.
  * Inside an argument, "..." quotes hide commas, parens and "#" (a backslash
  * escapes a quote); a comment there becomes blanks in the argument's text.
@@ -15,6 +19,8 @@
 #ifndef FFPF_SPEC_H
 #define FFPF_SPEC_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <ffpf/mbuf.h>
 
 #define FFPF_SPEC_MAX_ARGS	40	/* payload: 32 patterns + depth + offset */
@@ -31,17 +37,43 @@ struct ffpf_spec_arg {
 	int line, col;		/* position of the first non-blank character */
 };
 
+/* Where a filter's verdict leads besides another filter (pass, fail). */
+#define FFPF_SPEC_ACCEPT	(-1)	/* the flow accepts the packet */
+#define FFPF_SPEC_REJECT	(-2)	/* the flow rejects it */
+#define FFPF_SPEC_MAX_DEPTH	32	/* groups nested in groups */
+#define FFPF_SPEC_MAX_FILTERS	1024	/* a parse bound; flows take 16 */
+
 struct ffpf_spec_filter {
 	char *name;		/* instance name before "::", or NULL */
-	char *cls;		/* class name */
+	char *cls;		/* class name, or an instance's name (a reference) */
 	int line, col;		/* position of the class name */
+	int name_line, name_col;	/* position of the instance name */
+	bool parens;		/* an argument list was written, "()" included */
+	/*
+	 * The graph: the filter to run next when this one accepts (pass) or
+	 * rejects (fail) the packet, an index into ffpf_spec.filters, or
+	 * FFPF_SPEC_ACCEPT / FFPF_SPEC_REJECT. Edges only go forward.
+	 */
+	int pass, fail;
 	int nargs;
 	struct ffpf_spec_arg args[FFPF_SPEC_MAX_ARGS];
 };
 
+/* The syntax tree, kept to print the spec back (ffpf_spec_format). */
+enum ffpf_spec_kind { FFPF_SPEC_FILTER, FFPF_SPEC_SEQ, FFPF_SPEC_ALT };
+struct ffpf_spec_node {
+	enum ffpf_spec_kind kind;
+	int filter;		/* FILTER: index into filters */
+	int first;		/* SEQ, ALT: first child node */
+	int next;		/* next sibling, or -1 */
+};
+
 struct ffpf_spec {
 	int nfilters;
-	struct ffpf_spec_filter *filters;	/* in chain order */
+	struct ffpf_spec_filter *filters;	/* in text order; filters[0] runs first */
+	int nnodes;
+	struct ffpf_spec_node *nodes;
+	int root;				/* node index */
 };
 
 /*
@@ -52,6 +84,33 @@ struct ffpf_spec {
 int ffpf_spec_parse(const char *text, struct ffpf_spec **out,
 		    struct ffpf_spec_error *err);
 void ffpf_spec_free(struct ffpf_spec *spec);
+
+/*
+ * The spec back as text, canonical: "name :: class(arg, arg) -> (a | b)",
+ * without comments. Returns the length it needed (as snprintf); @buf is
+ * cut at @len - 1 characters.
+ */
+size_t ffpf_spec_format(const struct ffpf_spec *spec, char *buf, size_t len);
+/* One filter as "class(arg, arg)" (no name), cut as snprintf. */
+size_t ffpf_spec_filter_format(const struct ffpf_spec_filter *f, char *buf, size_t len);
+
+/*
+ * A flow file: "NAME = SPEC" entries, each SPEC ending at ";", at the
+ * next "NAME =" or at the end. Each def's spec is a copy of @text with
+ * everything outside that spec blanked (newlines kept), so positions in
+ * a spec error are positions in the file. Returns the number of flows
+ * (0: none) or -EINVAL with @err filled, or -ENOMEM.
+ */
+struct ffpf_spec_flowdef {
+	char *name;
+	char *spec;
+	int line, col;		/* of the name */
+};
+int ffpf_spec_split_flows(const char *text, struct ffpf_spec_flowdef **out,
+			  struct ffpf_spec_error *err);
+void ffpf_spec_flowdefs_free(struct ffpf_spec_flowdef *defs, int n);
+/* Does @text start with "NAME =" (a flow file rather than one spec)? */
+bool ffpf_spec_is_flow_file(const char *text);
 
 /*
  * Class argument parsers: turn a parsed filter's args into the class's
