@@ -165,6 +165,11 @@ FFPF_API const char *ffpf_flow_ifname(const struct ffpf_flow *flow);
 FFPF_API int ffpf_flow_nfilters(const struct ffpf_flow *flow);
 /* Class name of filter @idx (0-based), or NULL. */
 FFPF_API const char *ffpf_flow_filter_class(const struct ffpf_flow *flow, int idx);
+/* Instance name of filter @idx ("dns" of "dns :: match(...)", or where it
+ * is referred to), or NULL for an unnamed filter. */
+FFPF_API const char *ffpf_flow_filter_name(const struct ffpf_flow *flow, int idx);
+/* The flow's filters as one spec text ("match(udp) -> (count | sample(2))"). */
+FFPF_API const char *ffpf_flow_spec(const struct ffpf_flow *flow);
 FFPF_API bool ffpf_flow_is_active(const struct ffpf_flow *flow);
 
 struct ffpf_flow_stats {

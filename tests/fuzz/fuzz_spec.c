@@ -23,9 +23,12 @@
  *     printed line is "spec:LINE:COL: ..." at the same position;
  *   - a parsed spec has sane filters: class names, trimmed arguments,
  *     positions inside the input, at most FFPF_SPEC_MAX_ARGS arguments;
- *   - the spec rebuilt from the parsed filters, as a flow's directory entry
- *     records it ("name :: class(arg, arg) -> ..."), parses to the same
- *     filters, and every class parser gives the same result on them;
+ *   - the graph: pass/fail edges only go forward, every filter is reachable;
+ *   - the spec printed back (ffpf_spec_format), as a flow's directory
+ *     entry records it ("name :: class(arg, arg) -> (a | b)"), parses to
+ *     the same filters and links, and every class parser agrees on them;
+ *   - a flow file ("NAME = SPEC ...") splits into specs that keep the
+ *     input's positions and parse; the public entry agrees;
  *   - ffpf_match_may_overlap() is symmetric;
  *   - accepted configurations are in range: prefixset's initial prefixes
  *     at most FFPF_PS_INIT_MAX, its size 1..FFPF_PS_SIZE_MAX; payload's
@@ -220,34 +223,43 @@ static int class_of(const char *cls)
 	return -1;
 }
 
-/* The spec as a flow's directory entry records it, plus instance names. */
+/* The spec printed back (ffpf_spec_format), as a flow's directory entry records it. */
 static char *rebuild(const struct ffpf_spec *s)
 {
-	size_t size = 1;
-	char *out, *p;
+	size_t size = ffpf_spec_format(s, NULL, 0) + 1;
+	char *out = malloc(size);
 
-	for (int i = 0; i < s->nfilters; i++) {
-		const struct ffpf_spec_filter *f = &s->filters[i];
-
-		size += 4 + strlen(f->cls) + 2 + (f->name ? strlen(f->name) + 4 : 0);
-		for (int j = 0; j < f->nargs; j++)
-			size += strlen(f->args[j].text) + 2;
-	}
-	out = p = malloc(size);
 	if (!out)
 		abort();
-	*p = '\0';
+	FUZZ_CHECK(ffpf_spec_format(s, out, size) == size - 1, "format: two lengths");
+	return out;
+}
+
+/*
+ * The graph: edges only go forward (so no cycle, and filter 0 is the
+ * entry), a reject never means accept, and every filter can be reached.
+ */
+static void check_graph(const struct ffpf_spec *s)
+{
+	bool *seen = calloc(s->nfilters, sizeof(*seen));
+
+	if (!seen)
+		abort();
+	seen[0] = true;
 	for (int i = 0; i < s->nfilters; i++) {
 		const struct ffpf_spec_filter *f = &s->filters[i];
 
-		p += sprintf(p, "%s%s%s%s", i ? " -> " : "", f->name ? f->name : "",
-			     f->name ? " :: " : "", f->cls);
-		for (int j = 0; j < f->nargs; j++)
-			p += sprintf(p, "%s%s", j ? ", " : "(", f->args[j].text);
-		if (f->nargs)
-			p += sprintf(p, ")");
+		FUZZ_CHECK(f->pass == FFPF_SPEC_ACCEPT || (f->pass > i && f->pass < s->nfilters),
+			   "filter %d: pass %d", i, f->pass);
+		FUZZ_CHECK(f->fail == FFPF_SPEC_REJECT || (f->fail > i && f->fail < s->nfilters),
+			   "filter %d: fail %d", i, f->fail);
+		FUZZ_CHECK(seen[i], "filter %d cannot be reached", i);
+		if (f->pass >= 0)
+			seen[f->pass] = true;
+		if (f->fail >= 0)
+			seen[f->fail] = true;
 	}
-	return out;
+	free(seen);
 }
 
 static void same_outcome(const struct outcome *a, const struct outcome *b, int c,
@@ -284,6 +296,9 @@ static void check_rebuilt(const struct ffpf_spec *s, struct outcome (*res)[C_NUM
 		FUZZ_CHECK(!strcmp(f->cls, g->cls), "rebuilt \"%s\": class %d", again, i);
 		FUZZ_CHECK(!f->name == !g->name && (!f->name || !strcmp(f->name, g->name)),
 			   "rebuilt \"%s\": name %d", again, i);
+		FUZZ_CHECK(f->pass == g->pass && f->fail == g->fail && f->parens == g->parens,
+			   "rebuilt \"%s\": filter %d links %d/%d, not %d/%d", again, i,
+			   g->pass, g->fail, f->pass, f->fail);
 		FUZZ_CHECK(f->nargs == g->nargs, "rebuilt \"%s\": filter %d has %d args, not %d",
 			   again, i, g->nargs, f->nargs);
 		for (int j = 0; j < f->nargs; j++)
@@ -322,6 +337,12 @@ static void check_public(const char *text, int pub, int npub, int ret,
 	for (int i = 0; !ret && want_ret != -E2BIG && i < s->nfilters; i++) {
 		int c = class_of(s->filters[i].cls);
 
+		/* names: definitions and references are resolved by the library
+		 * alone; no prediction past the first one */
+		if (s->filters[i].name || (c < 0 && !ffpf_class_find(s->filters[i].cls) &&
+					   !s->filters[i].parens))
+			return;
+
 		if (c < 0) {
 			/* a library class this target does not run itself: no prediction */
 			if (ffpf_class_find(s->filters[i].cls))
@@ -356,6 +377,40 @@ static void check_public(const char *text, int pub, int npub, int ret,
 	FUZZ_CHECK(line == want->line && col == want->col,
 		   "printed '%s', the parts say %d:%d: %s", printed, want->line, want->col,
 		   want->msg);
+}
+
+/*
+ * A flow file: every flow's spec is the input blanked outside it (same
+ * length, positions kept) and parses; the public entry agrees on the count.
+ */
+static void check_flow_file(const char *text)
+{
+	struct ffpf_spec_flowdef *d = NULL;
+	struct ffpf_flow_def *pd = NULL;
+	struct ffpf_spec_error err = {0};
+	int n = ffpf_spec_split_flows(text, &d, &err), pn;
+
+	FUZZ_CHECK(n >= 0 || n == -EINVAL || n == -ENOMEM, "split_flows() returned %d", n);
+	if (n == -EINVAL)
+		check_err(text, &err, "ffpf_spec_split_flows()");
+	for (int i = 0; i < n; i++) {
+		struct ffpf_spec *s = NULL;
+
+		FUZZ_CHECK(strlen(d[i].spec) == strlen(text), "flow %d: spec length", i);
+		FUZZ_CHECK(pos_ok(text, d[i].line, d[i].col), "flow %d at %d:%d", i,
+			   d[i].line, d[i].col);
+		FUZZ_CHECK(ffpf_spec_parse(d[i].spec, &s, &err) == 0 || err.msg[0],
+			   "flow %d: its spec does not parse", i);
+		if (s)
+			check_filters(text, s);
+		ffpf_spec_free(s);
+	}
+	pn = ffpf_flow_file_parse(text, &pd);
+	if (n >= 0 && pn >= 0)
+		FUZZ_CHECK(pn == n, "ffpf_flow_file_parse() %d flows, split %d", pn, n);
+	if (pn >= 0)
+		ffpf_flow_file_free(pd, pn);
+	ffpf_spec_flowdefs_free(d, n > 0 ? n : 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -408,9 +463,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					   i - 1, i);
 			}
 		}
+		check_graph(s);
 		check_rebuilt(s, res);
 	}
 	check_public(text, pub, npub, ret, &err, s, res);
+	check_flow_file(text);
 
 	free(res);
 	ffpf_spec_free(s);

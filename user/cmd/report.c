@@ -84,17 +84,18 @@ void report_summary(FILE *out, const struct report *r)
 		struct ffpf_flow_stats st;
 
 		flow_stats(f, &st);
-		fprintf(out, "flow %s on %s%s:\n", ffpf_flow_name(f), ffpf_flow_ifname(f),
-			hook_suffix(f));
+		fprintf(out, "flow %s on %s%s: %s\n", ffpf_flow_name(f), ffpf_flow_ifname(f),
+			hook_suffix(f), ffpf_flow_spec(f));
 		fprintf(out, "  %llu packets matched (%llu bytes), %llu dispatched, %llu missed tail calls\n",
 			(ull)st.packets, (ull)st.bytes, (ull)st.dispatched, (ull)st.missed);
 		for (int k = 0; k < ffpf_flow_nfilters(f); k++) {
 			struct ffpf_mbuf_hdr h = {0};
 
 			ffpf_flow_filter_stats(f, k, &h);
-			fprintf(out, "    %d %-8s seen %llu passed %llu (%llu bytes)\n", k,
+			fprintf(out, "    %d %-8s seen %llu passed %llu (%llu bytes)%s%s\n", k,
 				ffpf_flow_filter_class(f, k), (ull)h.seen, (ull)h.passed,
-				(ull)h.bytes);
+				(ull)h.bytes, ffpf_flow_filter_name(f, k) ? "  instance " : "",
+				ffpf_flow_filter_name(f, k) ?: "");
 		}
 	}
 	for (int i = 0; i < r->n; i++) {
@@ -178,6 +179,8 @@ void report_json(FILE *out, const struct report *r, double elapsed)
 		json_string(out, label(r, i));
 		fprintf(out, ", \"ifname\": ");
 		json_string(out, ffpf_flow_ifname(f));
+		fprintf(out, ", \"spec\": ");
+		json_string(out, ffpf_flow_spec(f));
 		fprintf(out, ", \"hook\": \"%s\", \"packets\": %llu, \"bytes\": %llu, "
 			"\"dispatched\": %llu, \"missed\": %llu, ", hook_name(ffpf_flow_hook(f)),
 			(ull)st.packets, (ull)st.bytes, (ull)st.dispatched, (ull)st.missed);
@@ -195,8 +198,14 @@ void report_json(FILE *out, const struct report *r, double elapsed)
 			struct ffpf_mbuf_hdr h = {0};
 
 			ffpf_flow_filter_stats(f, k, &h);
-			fprintf(out, "%s{\"class\": \"%s\", \"seen\": %llu, \"passed\": %llu, "
-				"\"bytes\": %llu}", k ? ", " : "", ffpf_flow_filter_class(f, k),
+			fprintf(out, "%s{\"class\": \"%s\", ", k ? ", " : "",
+				ffpf_flow_filter_class(f, k));
+			if (ffpf_flow_filter_name(f, k)) {
+				fprintf(out, "\"name\": ");
+				json_string(out, ffpf_flow_filter_name(f, k));
+				fprintf(out, ", ");
+			}
+			fprintf(out, "\"seen\": %llu, \"passed\": %llu, \"bytes\": %llu}",
 				(ull)h.seen, (ull)h.passed, (ull)h.bytes);
 		}
 		fprintf(out, "]}");

@@ -454,6 +454,11 @@ int cmd_run(int argc, char **argv)
 			ret = 1;
 		report_capture(stderr, &rep);
 	}
+	/* One snapshot: counters shared by several flows (named instances) add
+	 * up only if no packet arrives while the summary reads them. Pinned
+	 * flows go on counting after the command. */
+	for (int i = 0; i < n && !pin; i++)
+		ffpf_flow_pause(flows[i]);
 	if (json)
 		report_json(stdout, &rep, cmd_now() - start);
 	else

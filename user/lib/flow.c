@@ -391,7 +391,9 @@ int ffpf_flow_file_parse(const char *text, struct ffpf_flow_def **out)
 			print_spec_error(&e);
 		return n;
 	}
-	defs = calloc(n ? n : 1, sizeof(*defs));
+	if (!n)
+		return 0;	/* only blanks and comments: no flows, *out NULL */
+	defs = calloc(n, sizeof(*defs));
 	if (!defs) {
 		ffpf_spec_flowdefs_free(sd, n);
 		return -ENOMEM;
@@ -832,6 +834,18 @@ const char *ffpf_flow_filter_class(const struct ffpf_flow *flow, int idx)
 	if (!flow || idx < 0 || idx >= flow->nstages)
 		return NULL;
 	return flow->stages[idx].cls->name;
+}
+
+const char *ffpf_flow_filter_name(const struct ffpf_flow *flow, int idx)
+{
+	if (!flow || idx < 0 || idx >= flow->nstages || !flow->stages[idx].inst)
+		return NULL;
+	return flow->stages[idx].inst->name;
+}
+
+const char *ffpf_flow_spec(const struct ffpf_flow *flow)
+{
+	return flow ? flow->spec : NULL;
 }
 
 bool ffpf_flow_is_active(const struct ffpf_flow *flow)
