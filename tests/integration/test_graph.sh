@@ -49,6 +49,24 @@ declare -A PCAP=(
 t_check "check -f: the flow file is valid" "ok: 6 flows, 17 filters" \
 	"$("$FFPF" check -f "$flows" 2>&1 | head -n1)"
 
+# The docs say every example of docs/spec.md's Examples section is valid.
+n_ex=0 bad_ex=()
+while IFS= read -r line; do
+	[[ -z "$line" ]] && continue
+	n_ex=$((n_ex + 1))
+	"$FFPF" check "$line" >/dev/null 2>&1 || bad_ex+=("$line")
+done < <(awk '/^## Examples/ { f = 1 } f && /^```/ { n++; if (n == 2) exit; next } f && n == 1' \
+	"$FF_ROOT/docs/spec.md")
+if ((n_ex > 20 && ${#bad_ex[@]} == 0)); then
+	t_pass "docs/spec.md: all $n_ex examples pass check"
+else
+	t_fail "docs/spec.md examples" "$n_ex examples, refused: ${bad_ex[*]:-none}"
+fi
+web=$FF_TMP/web.flows
+awk '/^# web.flows/ { f = 1 } f && /^```/ { exit } f' "$FF_ROOT/docs/spec.md" >"$web"
+t_check "docs/spec.md: the flow file example checks as documented" \
+	"ok: 3 flows, 8 filters" "$("$FFPF" check -f "$web" 2>&1 | head -n1)"
+
 start_http_server 8080
 start_udp_sink 5005
 start_udp_sink 6000

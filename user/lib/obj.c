@@ -120,6 +120,13 @@ static int check_obj(struct bpf_object *obj, const struct ffpf_obj_cfg *cfg,
 		     bpf_map__value_size(map) != sizeof(struct ffpf_pkt) ||
 		     bpf_map__max_entries(map) != 1))
 			goto reserved;
+		/* ABI 3's ffpf_stage had no fail_slot: 8 bytes */
+		if (ends_with(name, ".rodata") && bpf_map__value_size(map) == 8) {
+			snprintf(why, whylen, "%s: built against an older ffpf/stage.h (its "
+				 "ffpf_stage has no fail_slot): rebuild it with this one",
+				 cfg->path);
+			return -EINVAL;
+		}
 		if (ends_with(name, ".rodata") &&
 		    bpf_map__value_size(map) != sizeof(struct ffpf_stage_rodata)) {
 			snprintf(why, whylen, "%s: .rodata holds %u bytes, not only "
