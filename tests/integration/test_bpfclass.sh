@@ -72,15 +72,8 @@ if [[ "$(ff_json "$json" '"flows" in j')" != true ]]; then
 	t_summary
 	exit 1
 fi
-first=$(ff_pcap_frames "$pcap" "$(ff_mark_filter start)" | head -n1)
-last=$(ff_pcap_frames "$pcap" "$(ff_mark_filter end)" | tail -n1)
-if [[ -z "$first" || -z "$last" ]] || ((first > last)); then
-	t_fail "markers in the capture" "start '${first}' end '${last}'"
-	t_summary
-	exit 1
-fi
 win=$FF_TMP/window.pcap
-ff_pcap_slice "$pcap" "$win" "$first" "$last"
+ff_window_or_die "$pcap" "$win"
 
 # The traffic really happened (otherwise 0 == 0 would pass).
 t_check "capture: $UDP5353 datagrams to 5353" "$UDP5353" "$(ff_pcap_count "$win" 'udp dst port 5353')"

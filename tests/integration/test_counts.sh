@@ -116,17 +116,9 @@ fi
 t_check "XDP program detached after exit" "" "$(ff_xdp_prog "$NS_S" "$IF_S")"
 
 # --- the window between the markers ------------------------------------------
-first=$(ff_pcap_frames "$pcap" "$(ff_mark_filter start)" | head -n1)
-last=$(ff_pcap_frames "$pcap" "$(ff_mark_filter end)" | tail -n1)
-total_frames=$(ff_pcap_count "$pcap")
-if [[ -z "$first" || -z "$last" ]] || ((first > last)); then
-	t_fail "markers in the capture" "start '${first}' end '${last}'"
-	t_summary
-	exit 1
-fi
-t_pass "markers in the capture (frames $first..$last of $total_frames)"
 win=$FF_TMP/window.pcap
-ff_pcap_slice "$pcap" "$win" "$first" "$last"
+ff_window_or_die "$pcap" "$win"
+first=$FF_WIN_FIRST last=$FF_WIN_LAST total_frames=$(ff_pcap_count "$pcap")
 
 # The traffic really happened (otherwise 0 == 0 would pass).
 t_check "capture: $PING4 ICMP echo requests" "$PING4" \

@@ -109,16 +109,8 @@ json=$FF_TMP/graph.out
 echo "--- ffpf-bpf --json output:"
 sed 's/^/    /' "$json"
 
-first=$(ff_pcap_frames "$pcap" "$(ff_mark_filter start)" | head -n1)
-last=$(ff_pcap_frames "$pcap" "$(ff_mark_filter end)" | tail -n1)
-if [[ -z "$first" || -z "$last" ]] || ((first > last)); then
-	t_fail "markers in the capture" "start '${first}' end '${last}'"
-	t_summary
-	exit 1
-fi
-t_pass "markers in the capture (frames $first..$last)"
 win=$FF_TMP/window.pcap
-ff_pcap_slice "$pcap" "$win" "$first" "$last"
+ff_window_or_die "$pcap" "$win"
 
 # The traffic really happened (otherwise 0 == 0 would pass).
 t_check "capture: $UDP5 / $UDP6000 / $UDP7000 datagrams to 5005 / 6000 / 7000" \

@@ -480,6 +480,23 @@ while off + 16 <= len(data):
 print(n, total)'
 }
 
+# ff_window_or_die PCAP OUT: the packets of PCAP between the start and end
+# markers (ff_mark) into OUT, FF_WIN_FIRST/FF_WIN_LAST set to their frame
+# numbers and a pass; without both markers in order a failure and the end
+# of the test.
+ff_window_or_die() {
+	local pcap=$1 out=$2
+	FF_WIN_FIRST=$(ff_pcap_frames "$pcap" "$(ff_mark_filter start)" | head -n1)
+	FF_WIN_LAST=$(ff_pcap_frames "$pcap" "$(ff_mark_filter end)" | tail -n1)
+	if [[ -z "$FF_WIN_FIRST" || -z "$FF_WIN_LAST" ]] || ((FF_WIN_FIRST > FF_WIN_LAST)); then
+		t_fail "markers in the capture" "start '${FF_WIN_FIRST}' end '${FF_WIN_LAST}'"
+		t_summary
+		exit 1
+	fi
+	ff_pcap_slice "$pcap" "$out" "$FF_WIN_FIRST" "$FF_WIN_LAST"
+	t_pass "markers in the capture (frames $FF_WIN_FIRST..$FF_WIN_LAST of $(ff_pcap_count "$pcap"))"
+}
+
 # ff_expect_count NAME GOT IN TOTAL: GOT must be IN (the count between the
 # capture's markers); a difference is accepted only when the capture has
 # that many matching packets outside the markers (GOT in [IN, TOTAL]): they

@@ -118,6 +118,12 @@ static void skip_blanks(struct parser *ps)
 	}
 }
 
+/* The one-character tokens, and what each is. */
+static const char single_chars[] = "(),|=;";
+static const enum tok_type single_types[] = {
+	T_LPAREN, T_RPAREN, T_COMMA, T_PIPE, T_EQUALS, T_SEMI,
+};
+
 /* Read the next token into ps->tok. */
 static void lex(struct parser *ps)
 {
@@ -142,25 +148,11 @@ static void lex(struct parser *ps)
 	case ':':
 		t->type = s[1] == ':' ? T_DCOLON : T_BAD;
 		break;
-	case '(':
-		t->type = T_LPAREN;
-		break;
-	case ')':
-		t->type = T_RPAREN;
-		break;
-	case ',':
-		t->type = T_COMMA;
-		break;
-	case '|':
-		t->type = T_PIPE;
-		break;
-	case '=':
-		t->type = T_EQUALS;
-		break;
-	case ';':
-		t->type = T_SEMI;
-		break;
 	default:
+		if (*s && strchr(single_chars, *s)) {
+			t->type = single_types[strchr(single_chars, *s) - single_chars];
+			break;
+		}
 		if (!is_name_start(*s)) {
 			t->type = T_BAD;
 			break;
