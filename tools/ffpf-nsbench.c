@@ -64,6 +64,19 @@ static const char *chain(int n, char *b, size_t l)
 static const char *spec_chain4(int i, char *b, size_t l) { return chain(4, b, l); }
 static const char *spec_chain8(int i, char *b, size_t l) { return chain(8, b, l); }
 static const char *spec_chain16(int i, char *b, size_t l) { return chain(16, b, l); }
+/* n - 1 alternatives the UDP packet fails (each a fail_slot hop), then count */
+static const char *alt(int n, char *b, size_t l)
+{
+	size_t off = 0;
+
+	for (int k = 0; k < n - 1; k++)
+		off += snprintf(b + off, l - off, "match(tcp) | ");
+	snprintf(b + off, l - off, "count");
+	return b;
+}
+static const char *spec_alt4(int i, char *b, size_t l) { return alt(4, b, l); }
+static const char *spec_alt8(int i, char *b, size_t l) { return alt(8, b, l); }
+static const char *spec_alt16(int i, char *b, size_t l) { return alt(16, b, l); }
 
 static const struct scenario scenarios[] = {
 	{ "parse only (1 paused flow)",            1,  spec_count,     false, FFPF_RX_NONE },
@@ -71,6 +84,9 @@ static const struct scenario scenarios[] = {
 	{ "1 flow: count x4",                      1,  spec_chain4,    true, FFPF_RX_NONE },
 	{ "1 flow: count x8",                      1,  spec_chain8,    true, FFPF_RX_NONE },
 	{ "1 flow: count x16",                     1,  spec_chain16,   true, FFPF_RX_NONE },
+	{ "1 flow: 4 alternatives, the 4th accepts", 1,  spec_alt4,      true, FFPF_RX_NONE },
+	{ "1 flow: 8 alternatives, the 8th accepts", 1,  spec_alt8,      true, FFPF_RX_NONE },
+	{ "1 flow: 16 alternatives, the 16th accepts", 1,  spec_alt16,     true, FFPF_RX_NONE },
 	{ "1 flow: match(udp) -> count (accept)",  1,  spec_match_udp, true, FFPF_RX_NONE },
 	{ "1 flow: match(tcp) -> count (guarded out)", 1, spec_match_tcp, true, FFPF_RX_NONE },
 	{ "16 flows: disjoint ports, 1 accepts",   16, spec_port,      true, FFPF_RX_NONE },
