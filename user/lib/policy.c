@@ -84,10 +84,10 @@ static int tokenize(struct pline *pl, const char *p, const char **next)
 			p++;
 			continue;
 		}
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-			return fail(pl, t->col, "unexpected character '\\x%02x'", (unsigned char)*p);
-		while (*p && !strchr(" \t\r\n#(),", *p))
-			p++;
+		for (; *p && !strchr(" \t\r\n#(),", *p); p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+				return fail(pl, p - line + 1, "unexpected character '\\x%02x'",
+					    (unsigned char)*p);
 		t->len = p - t->s;
 	}
 	pl->end = p;
