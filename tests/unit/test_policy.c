@@ -163,7 +163,8 @@ Test(policy, parse_errors)
 		"deny-mode");
 	pol_err("user a\n require payload after prefixset(allow 10.0.0.0/8)\n", 2, 40,
 		"expected ,");
-	pol_err("user a\n require payload after prefixset(allow, 10.0.0.0/33)\n", 2, 50, "prefix length 33");
+	pol_err("user a\n require payload after prefixset(allow, 10.0.0.0/33)\n", 2, 50,
+		"prefix length 33");
 	pol_err("user a\n require payload after prefixset(allow, 10.0.0.0/8\n", 2, 51,
 		"expected ) at end of line");
 	pol_err("user a\n require payload after count\n", 2, 24, "expected prefixset(...)");

@@ -423,7 +423,7 @@ void ffpf_policy_free(struct ffpf_policy *pol)
 	free(pol);
 }
 
-static int parse_print(const char *text, const char *name, struct ffpf_policy **out)
+int ffpf_policy_parse(const char *text, const char *name, struct ffpf_policy **out)
 {
 	struct ffpf_spec_error e = {0};
 	int err;
@@ -434,11 +434,6 @@ static int parse_print(const char *text, const char *name, struct ffpf_policy **
 	if (err == -EINVAL)
 		ffpf_pr(FFPF_WARN, "%s:%d:%d: %s\n", name ? name : "policy", e.line, e.col, e.msg);
 	return err;
-}
-
-int ffpf_policy_parse(const char *text, const char *name, struct ffpf_policy **out)
-{
-	return parse_print(text, name, out);
 }
 
 int ffpf_policy_load(const char *path, struct ffpf_policy **out)
@@ -474,7 +469,7 @@ int ffpf_policy_load(const char *path, struct ffpf_policy **out)
 	if (!err && strlen(text) != len)
 		err = ffpf_err(EINVAL, "%s: a NUL byte in a policy file\n", path);
 	if (!err)
-		err = parse_print(text, path, out);
+		err = ffpf_policy_parse(text, path, out);
 	free(text);
 	return err;
 }
