@@ -217,14 +217,15 @@ static int check_rule(const struct ffpf_policy *pol, const struct ffpf_pol_rule 
 	return 0;
 }
 
+/* The _r lookups: instantiate may run in any thread of the application. */
 static bool has_gid(const struct ffpf_policy_check_opts *o, const char *who)
 {
-	struct group *g = getgrnam(who);
-	char *end;
+	struct group gr, *g = NULL;
+	char buf[4096], *end;
 	unsigned long id = strtoul(who, &end, 10);
 	gid_t gid;
 
-	if (g)
+	if (!getgrnam_r(who, &gr, buf, sizeof(buf), &g) && g)
 		gid = g->gr_gid;
 	else if (*who && !*end)
 		gid = id;
@@ -251,14 +252,15 @@ int ffpf_policy_check(const struct ffpf_policy *pol, const struct ffpf_flow *flo
 	uid_t uid = OPTS_GET(opts, uid, getuid());
 	unsigned nflows = OPTS_GET(opts, nflows, 0);
 	const char *user = OPTS_GET(opts, user, NULL);
-	struct passwd *pw;
+	struct passwd pwd, *pw = NULL;
+	char pwbuf[4096];
 	int first = 0, err;
 
 	if (!pol || !flow || !flow->nstages)
 		return -EINVAL;
 	if (d.buf && d.len)
 		d.buf[0] = '\0';
-	if (!user && (pw = getpwuid(uid)))
+	if (!user && !getpwuid_r(uid, &pwd, pwbuf, sizeof(pwbuf), &pw) && pw)
 		user = pw->pw_name;
 	for (int i = 0; i < pol->nrules; i++)
 		if (pol->rules[i].kind == FFPF_POL_USER && is_user(&pol->rules[i], user, uid))
