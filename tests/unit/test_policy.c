@@ -378,6 +378,19 @@ Test(policy, check_only_flow_cannot_instantiate)
 	ffpf_flow_close(f);
 }
 
+Test(policy, instantiate_named_policy_must_exist)
+{
+	FFPF_OPTS(ffpf_flow_opts, fo, .policy = "/nonexistent/ffpf-policy.conf");
+	struct ffpf_flow *f;
+
+	ffpf_set_print(NULL);
+	f = ffpf_flow_create("lo", &fo);
+	cr_assert_not_null(f);
+	cr_assert_eq(ffpf_flow_populate(f, "count"), 0);
+	cr_expect_eq(ffpf_flow_instantiate(f), -ENOENT);
+	ffpf_flow_close(f);
+}
+
 Test(policy, instantiate_refused_before_loading)
 {
 	char path[] = "/tmp/ffpf_policy_XXXXXX";
