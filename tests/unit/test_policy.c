@@ -233,11 +233,18 @@ Test(policy, several_groups_any_one_allows)
 Test(policy, root_without_rule_allowed_others_not)
 {
 	struct ffpf_policy *pol = pol_ok("user alice\n interfaces lo\n classes count\n");
-	struct who root = { .user = "root", .uid = 0, .ifname = "lo" };
+	struct who root = { .user = "root", .uid = 0, .ifname = "lo", .gids = { 0 }, .ngids = 1 };
 	struct who bob = { .user = "bob", .uid = BOB_UID };
+	struct who bob_lo = { .user = "bob", .uid = BOB_UID, .ifname = "lo" };
 
 	allowed(pol, &root, "match(udp) -> payload(\"x\")");
 	denied(pol, &bob, "count", "no rule for user bob", NULL);
+	ffpf_policy_free(pol);
+	/* a default or a root group's section does not bind root */
+	pol = pol_ok("user *\n interfaces lo\n classes count\ngroup root\n interfaces lo\n"
+		     " classes count\n");
+	allowed(pol, &root, "match(udp) -> payload(\"x\")");
+	denied(pol, &bob_lo, "match(udp)", "user *", "class match");
 	ffpf_policy_free(pol);
 	/* but a root section binds root */
 	pol = pol_ok("user root\n interfaces lo\n classes count\n");

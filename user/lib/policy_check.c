@@ -3,10 +3,12 @@
  * policy_check.c - may this caller instantiate this flow? The whole graph
  * is checked before anything is loaded (FFPF's authorisation control).
  *
- * Which section applies: the caller's user section; else the sections of
- * the caller's groups (the flow is allowed if any one of them allows it
- * whole); else "user *"; else root is allowed everything and anyone else
- * nothing.
+ * Which section applies: the caller's user section; else, for root,
+ * nothing (root is bound only by a "user root" section: it could load BPF
+ * without us, and a default meant for users must not lock the
+ * administrator out); else the sections of the caller's groups (the flow
+ * is allowed if any one of them allows it whole); else "user *"; else
+ * nothing is allowed.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -265,6 +267,8 @@ int ffpf_policy_check(const struct ffpf_policy *pol, const struct ffpf_flow *flo
 	for (int i = 0; i < pol->nrules; i++)
 		if (pol->rules[i].kind == FFPF_POL_USER && is_user(&pol->rules[i], user, uid))
 			return check_rule(pol, &pol->rules[i], flow, nflows, &d);
+	if (uid == 0)
+		return 0;
 	/* Groups: allowed if one allows it; the first group's denial is reported. */
 	for (int i = 0; i < pol->nrules; i++) {
 		const struct ffpf_pol_rule *r = &pol->rules[i];
@@ -281,8 +285,6 @@ int ffpf_policy_check(const struct ffpf_policy *pol, const struct ffpf_flow *flo
 	for (int i = 0; i < pol->nrules; i++)
 		if (pol->rules[i].kind == FFPF_POL_DEFAULT)
 			return check_rule(pol, &pol->rules[i], flow, nflows, &d);
-	if (uid == 0)
-		return 0;
 	return deny(&d, "%s: no rule for user %s (uid %u): no user, group or 'user *' section "
 		    "applies", pol->name, user ? user : "?", (unsigned)uid);
 }
