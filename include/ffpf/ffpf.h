@@ -60,6 +60,9 @@ enum ffpf_flow_flags {
 	/* Keep the flow after the process exits, pinned under
 	 * /sys/fs/bpf/ffpf/<ifname>/<name>/ (see ffpf-bpf(8) list/close). */
 	FFPF_FLOW_PIN	= 1 << 0,
+	/* Only to be checked against a policy (ffpf/policy.h), never
+	 * instantiated: the interface need not exist here. */
+	FFPF_FLOW_CHECK_ONLY = 1 << 1,
 };
 
 /* Where on the interface the flow sees packets. */
@@ -97,6 +100,8 @@ struct ffpf_flow_opts {
 				 * filter at its position there (e.g. one flowtrack
 				 * table for a flow's ingress and egress halves).
 				 * The MBuf (configuration, counters) stays its own. */
+	const char *policy;	/* policy file checked at instantiate (ffpf/policy.h);
+				 * NULL: $FFPF_POLICY, else FFPF_POLICY_PATH if it exists */
 	size_t :0;
 };
 
@@ -131,7 +136,10 @@ FFPF_API int ffpf_flow_add_filter(struct ffpf_flow *flow, const char *cls,
  * paused. Errors: -E2BIG (too many stages, or the composition with the
  * interface's other flows would exceed the kernel's tail-call limit),
  * -ENOSPC (no free flow slot on the interface), -EEXIST (a flow of that
- * name exists on the interface), -EPERM, or the loader's error.
+ * name exists on the interface), -EPERM (also: the policy in force, see
+ * ffpf/policy.h, denies this caller the flow; checked before anything is
+ * loaded), -ENOENT (an explicitly named policy file is missing), or the
+ * loader's error.
  */
 FFPF_API int ffpf_flow_instantiate(struct ffpf_flow *flow);
 

@@ -16,7 +16,7 @@ static const char usage[] =
 "      [--json] [--pin] [-q]\n"
 "                    load flows, show live counters, print a summary on exit;\n"
 "                    with -w, write the packets they accept (pcap or pcapng)\n"
-"  check [-f FILE | SPEC]\n"
+"  check [--as USER [--policy PATH] [-i IF]] [-f FILE | SPEC]\n"
 "                    validate a spec without loading anything\n"
 "  list [-i IF] [--json]\n"
 "                    show pinned flows\n"

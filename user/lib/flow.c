@@ -19,6 +19,7 @@
 #include "compose.h"
 #include "inst.h"
 #include "log.h"
+#include "policy.h"
 #include "rx.h"
 #include "root.skel.h"
 
@@ -95,7 +96,7 @@ struct ffpf_flow *ffpf_flow_create(const char *ifname,
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!if_nametoindex(ifname)) {
+	if (!(opts && (opts->flags & FFPF_FLOW_CHECK_ONLY)) && !if_nametoindex(ifname)) {
 		pr_warn("%s: no such interface\n", ifname);
 		errno = ENODEV;
 		return NULL;
@@ -114,7 +115,10 @@ struct ffpf_flow *ffpf_flow_create(const char *ifname,
 	flow->snaplen = OPTS_GET(opts, snaplen, 0) ?: FFPF_SNAPLEN_DEFAULT;
 	flow->ibuf_size = OPTS_GET(opts, ibuf_size, 0) ?: FFPF_IBUF_DEFAULT;
 	flow->share = OPTS_GET(opts, share, NULL);
-	if (flow_opts_check(flow)) {
+	if (OPTS_GET(opts, policy, NULL))
+		flow->policy = strdup(opts->policy);
+	if (flow_opts_check(flow) || (OPTS_GET(opts, policy, NULL) && !flow->policy)) {
+		free(flow->policy);
 		free(flow);
 		errno = EINVAL;
 		return NULL;
@@ -173,6 +177,8 @@ static int make_stage(const struct ffpf_spec_filter *f, struct ffpf_stage *st,
 	st->prog_fd = st->mbuf_fd = -1;
 	st->pass = f->pass;
 	st->fail = f->fail;
+	st->line = f->line;
+	st->col = f->col;
 	st->cls = ffpf_class_find(f->cls);
 	if (!st->cls && !f->name)
 		in = ffpf_inst_find(sc, f->cls);
@@ -557,6 +563,9 @@ static int alloc_index(struct ffpf_iface *ifc)
 	return -ENOSPC;
 }
 
+/* Flows this process instantiated and has not closed: the policy's "flows". */
+static unsigned live_flows;
+
 static void unload_stages(struct ffpf_flow *flow)
 {
 	for (int i = 0; i < flow->nstages; i++)
@@ -578,6 +587,13 @@ int ffpf_flow_instantiate(struct ffpf_flow *flow)
 		return -EALREADY;
 	if (!flow->nstages)
 		return ffpf_err(EINVAL, "flow %s: no filters: populate it first\n", flow->name);
+	if (flow->flags & FFPF_FLOW_CHECK_ONLY)
+		return ffpf_err(EINVAL, "flow %s: created to be checked only\n", flow->name);
+	/* Authorisation of the whole graph comes before anything is loaded. */
+	err = ffpf_policy_enforce(flow, flow->policy,
+				  __atomic_load_n(&live_flows, __ATOMIC_RELAXED));
+	if (err)
+		return err;
 	ffpf_dp_name(dpname, sizeof(dpname), flow->ifname, flow->hook);
 	err = ffpf_iface_get(dpname, true, &ifc);
 	if (err)
@@ -665,6 +681,7 @@ int ffpf_flow_instantiate(struct ffpf_flow *flow)
 		flow->idx = -1;
 		goto unload;
 	}
+	__atomic_fetch_add(&live_flows, 1, __ATOMIC_RELAXED);
 	return 0;
 clear:
 	for (i = 0; i < flow->nstages; i++) {
@@ -810,7 +827,10 @@ void ffpf_flow_close(struct ffpf_flow *flow)
 		unload_stages(flow);
 		ffpf_iface_put(flow->iface);
 	}
+	if (flow->instantiated)
+		__atomic_fetch_sub(&live_flows, 1, __ATOMIC_RELAXED);
 	drop_insts(flow->stages, flow->nstages);
+	free(flow->policy);
 	free(flow);
 }
 

@@ -68,6 +68,7 @@ struct ffpf_stage {
 	struct ffpf_inst *inst;		/* a named instance (inst.h): its MBuf and state maps */
 	bool state_reused;		/* loaded onto existing state: do not set it up again */
 	int pass, fail;			/* the flow's graph: next stage index, or FFPF_SPEC_* */
+	int line, col;			/* of its class name in the populated spec */
 	size_t mbuf_len;
 	bool mbuf_owned;		/* mbuf_fd made by the loader, not the object's */
 	__u32 slot;
@@ -165,6 +166,7 @@ struct ffpf_flow {
 	bool active;
 	bool pinned;
 	bool disconnected;
+	char *policy;			/* ffpf_flow_opts.policy, or NULL */
 };
 
 /*
