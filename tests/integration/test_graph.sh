@@ -182,7 +182,7 @@ bad=$FF_TMP/bad.flows
 printf 'a = d :: match(udp)\nb = d :: match(tcp)\n' >"$bad"
 out=$("$FFPF" check -f "$bad" 2>&1 || true)
 t_check "a second, different definition is refused at its line and column" \
-	"spec:2:10: instance 'd' is defined already, as match(udp)" "$(head -n1 <<<"$out")"
+	"spec:2:5: instance 'd' is defined already, as match(udp)" "$(head -n1 <<<"$out")"
 printf 'a = match(udp)\n  -> (count | sample(2)\nb = count\n' >"$bad"
 out=$("$FFPF" check -f "$bad" 2>&1 || true)
 t_check "an unclosed group names where it opened" \

@@ -152,6 +152,11 @@ static int spec_fail(struct ffpf_spec_error *e, const struct ffpf_spec_filter *f
 	return -EINVAL;
 }
 
+/* As spec_fail(), at the filter's instance name rather than its class. */
+#define spec_fail_name(e, f, ...)					\
+	(spec_fail(e, f, __VA_ARGS__), (e)->line = (f)->name_line,	\
+	 (e)->col = (f)->name_col, -EINVAL)
+
 /* A flowtrack table has one sweeper: an instance of it cannot be in two places. */
 static int inst_reuse_ok(const struct ffpf_inst *in, const struct ffpf_spec_filter *f,
 			 struct ffpf_spec_error *e)
@@ -206,17 +211,14 @@ static int make_stage(const struct ffpf_spec_filter *f, struct ffpf_stage *st,
 	snprintf(st->text, sizeof(st->text), "%s", text);
 	if (!f->name)
 		return 0;
-	if (ffpf_class_find(f->name)) {
-		spec_fail(e, f, "instance name '%s' is a filter class: choose another", f->name);
-		e->line = f->name_line;
-		e->col = f->name_col;
-		return -EINVAL;
-	}
+	if (ffpf_class_find(f->name))
+		return spec_fail_name(e, f, "instance name '%s' is a filter class: choose another",
+				      f->name);
 	in = ffpf_inst_find(sc, f->name);
 	if (in) {	/* the same definition again (e.g. one spec on two hooks) */
 		if (in->cls != st->cls || strcmp(in->text, text))
-			return spec_fail(e, f, "instance '%s' is defined already, as %s",
-					 in->name, in->text);
+			return spec_fail_name(e, f, "instance '%s' is defined already, as %s",
+					      in->name, in->text);
 		err = inst_reuse_ok(in, f, e);
 		if (err)
 			return err;
