@@ -96,6 +96,12 @@ denied "payload on the reject side of an alternation" 5 "filter 1 (payload, spec
 	'prefixset(src, allow, 10.1.0.0/16) | payload("GET")'
 denied "payload after (prefixset | count)" 5 "filter 2 (payload" \
 	'(prefixset(src, allow, 10.1.0.0/16) | count) -> payload("GET")'
+if as_check 0 'w :: prefixset(src, allow, 10.1.0.0/16)' 'w -> payload("GET")' &&
+	[[ "$(grep -c '^allowed:' <<<"$OUT")" == 2 ]]; then
+	t_pass "allowed: a named instance defined in one spec, used in the next"
+else
+	t_fail "allowed: a named instance defined in one spec, used in the next" "exit $RC: $OUT"
+fi
 
 echo "--- check --as: classes, interfaces, rx, snaplen"
 denied "class sample not listed" 4 "filter 1 (sample, spec:1:15)" 'match(udp) -> sample(2)'

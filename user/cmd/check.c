@@ -60,9 +60,14 @@ static int check_specs(const char *const *specs, const char *const *names, int n
 	return 0;
 }
 
-/* One flow put to the policy: 0 allowed, EXIT_DENIED, or EXIT_USAGE/1. */
+/*
+ * One flow put to the policy: 0 allowed, EXIT_DENIED, or EXIT_USAGE/1.
+ * The flow is left in *@fp for the caller to close once every flow is
+ * checked: its named instances stay known to the flows after it.
+ */
 static int check_one(const struct ffpf_policy *pol, const struct as_opts *as,
-		     const struct ffpf_policy_check_opts *po, const char *spec, const char *name)
+		     const struct ffpf_policy_check_opts *po, const char *spec, const char *name,
+		     struct ffpf_flow **fp)
 {
 	FFPF_OPTS(ffpf_flow_opts, fo, .name = name, .flags = FFPF_FLOW_CHECK_ONLY,
 		  .rx = as->rx, .snaplen = as->snaplen);
@@ -70,15 +75,14 @@ static int check_one(const struct ffpf_policy *pol, const struct as_opts *as,
 	const char *label;
 	int err;
 
+	*fp = f;
 	if (!f) {
 		fprintf(stderr, "ffpf-bpf check: %s\n", strerror(errno));
 		return errno == EINVAL ? EXIT_USAGE : 1;
 	}
 	err = ffpf_flow_populate(f, spec);
-	if (err) {
-		ffpf_flow_close(f);
+	if (err)
 		return err == -EINVAL ? EXIT_USAGE : 1;
-	}
 	label = name ? name : ffpf_flow_spec(f);
 	err = pol ? ffpf_policy_check(pol, f, po) : 0;
 	if (!err)
@@ -87,7 +91,6 @@ static int check_one(const struct ffpf_policy *pol, const struct as_opts *as,
 		printf("denied: %s: %s\n", label, po->why);
 	else
 		fprintf(stderr, "ffpf-bpf check: %s: %s\n", label, strerror(-err));
-	ffpf_flow_close(f);
 	return !err ? 0 : err == -EPERM ? EXIT_DENIED : 1;
 }
 
@@ -95,6 +98,7 @@ static int check_as(const char *const *specs, const char *const *names, int n,
 		    const struct as_opts *as)
 {
 	struct ffpf_policy *pol = NULL;
+	struct ffpf_flow **flows;
 	struct passwd *pw = getpwnam(as->user);
 	gid_t gids[MAX_GROUPS];
 	int ngids = MAX_GROUPS, ret = 0, err;
@@ -109,6 +113,7 @@ static int check_as(const char *const *specs, const char *const *names, int n,
 			MAX_GROUPS);
 		return 1;
 	}
+	/* Every spec before any answer: a bad one is a usage error, nothing else. */
 	if (ffpf_specs_check(specs, n, NULL, NULL))
 		return EXIT_USAGE;	/* the spec error is printed */
 	err = ffpf_policy_load(as->policy, &pol);
@@ -127,13 +132,22 @@ static int check_as(const char *const *specs, const char *const *names, int n,
 			  .gids = gids, .ngids = ngids, .nflows = as->nflows, .why = why,
 			  .why_len = sizeof(why));
 
+		flows = calloc(n ? n : 1, sizeof(*flows));
+		if (!flows) {
+			ffpf_policy_free(pol);
+			return 1;
+		}
 		for (int i = 0; i < n; i++) {
-			int r = check_one(pol, as, &po, specs[i], names ? names[i] : NULL);
+			int r = check_one(pol, as, &po, specs[i], names ? names[i] : NULL,
+					  &flows[i]);
 
 			/* a usage error outranks a denial, which outranks success */
 			if (r == EXIT_USAGE || (r && ret != EXIT_USAGE && ret != 1))
 				ret = r;
 		}
+		for (int i = 0; i < n; i++)
+			ffpf_flow_close(flows[i]);
+		free(flows);
 	}
 	ffpf_policy_free(pol);
 	return ret;
