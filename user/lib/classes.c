@@ -98,7 +98,7 @@ static int prefixset_loaded(struct ffpf_stage *st)
 
 	/* A named instance's set was filled by its first stage and may have
 	 * changed live since; a .share flow adds its own initial prefixes. */
-	if (st->inst && st->state_reused)
+	if (st->state_reused)
 		return 0;
 	return ffpf_prefixset_fill(st, a->init, a->n);
 }
@@ -187,7 +187,8 @@ static const struct ffpf_class ffpf_classes[] = {
 	CLASS(match, struct ffpf_match_mbuf),
 	CLASS(count, struct ffpf_count_mbuf),
 	CLASS(sample, struct ffpf_sample_mbuf),
-	CLASS(flowtrack, struct ffpf_flowtrack_mbuf, .prepare = flowtrack_prepare),
+	CLASS(flowtrack, struct ffpf_flowtrack_mbuf, .prepare = flowtrack_prepare,
+	      .one_place = "a flow table has one sweeper"),
 	CLASS(prefixset, struct ffpf_prefixset_mbuf, .prepare = prefixset_prepare,
 	      .loaded = prefixset_loaded, .pin_map = "prefixset_set"),
 	CLASS(payload, struct ffpf_payload_mbuf, .prepare = payload_prepare),

@@ -157,14 +157,15 @@ static int spec_fail(struct ffpf_spec_error *e, const struct ffpf_spec_filter *f
 	(spec_fail(e, f, __VA_ARGS__), (e)->line = (f)->name_line,	\
 	 (e)->col = (f)->name_col, -EINVAL)
 
-/* A flowtrack table has one sweeper: an instance of it cannot be in two places. */
+/* Some classes' state has one owner (ffpf_class.one_place): no second place. */
 static int inst_reuse_ok(const struct ffpf_inst *in, const struct ffpf_spec_filter *f,
 			 struct ffpf_spec_error *e)
 {
-	if (strcmp(in->cls->name, "flowtrack"))
+	if (!in->cls->one_place)
 		return 0;
-	return spec_fail(e, f, "flowtrack instance '%s' is used a second time: a flow table "
-			 "has one sweeper, so give each flow its own flowtrack", in->name);
+	return spec_fail(e, f, "%s instance '%s' is used a second time: %s, so give each "
+			 "flow its own %s", in->cls->name, in->name, in->cls->one_place,
+			 in->cls->name);
 }
 
 /*
@@ -222,13 +223,12 @@ static int make_stage(const struct ffpf_spec_filter *f, struct ffpf_stage *st,
 		err = inst_reuse_ok(in, f, e);
 		if (err)
 			return err;
-		st->inst = ffpf_inst_get(in);
 	} else {
-		in = ffpf_inst_new(sc, f->name, st->cls, text, st->init, f->line, f->col);
+		in = ffpf_inst_new(sc, f->name, st->cls, text, st->init);
 		if (!in)
 			return -ENOMEM;
-		st->inst = ffpf_inst_get(in);
 	}
+	st->inst = ffpf_inst_get(in);
 	if (snprintf(st->text, sizeof(st->text), "%s :: %s", f->name, text) >=
 	    (int)sizeof(st->text))
 		pr_debug("filter %s: text cut for display\n", f->name);
@@ -291,7 +291,7 @@ static int build_stages(const char *text, struct ffpf_stage *out, int room, int 
 int ffpf_flow_populate(struct ffpf_flow *flow, const char *spec)
 {
 	struct ffpf_inst_scope sc = {0};
-	char canon[FFPF_SPEC_LEN], *old = NULL;
+	char canon[FFPF_SPEC_LEN], prev[sizeof(flow->spec)];
 	int n = 0, base, err;
 	bool alt;
 
@@ -318,17 +318,14 @@ int ffpf_flow_populate(struct ffpf_flow *flow, const char *spec)
 		if (flow->stages[i].fail >= 0)
 			flow->stages[i].fail += base;
 	}
-	if (base && (flow->spec_alt || alt)) {
-		old = strdup(flow->spec);
-		if (flow->spec_alt && old)
-			snprintf(flow->spec, sizeof(flow->spec), "(%s)", old);
-	}
-	if (base)
-		snprintf(flow->spec + strlen(flow->spec), sizeof(flow->spec) - strlen(flow->spec),
-			 alt ? " -> (%s)" : " -> %s", canon);
-	else
+	/* The text, too: an alternation on either side of the new "->" is grouped. */
+	memcpy(prev, flow->spec, sizeof(prev));
+	if (!base)
 		snprintf(flow->spec, sizeof(flow->spec), "%s", canon);
-	free(old);
+	else if (snprintf(flow->spec, sizeof(flow->spec), "%s%s%s -> %s%s%s",
+			  flow->spec_alt ? "(" : "", prev, flow->spec_alt ? ")" : "",
+			  alt ? "(" : "", canon, alt ? ")" : "") >= (int)sizeof(flow->spec))
+		pr_debug("flow %s: spec text cut for display\n", flow->name);
 	flow->spec_alt = !base && alt;
 	flow->nstages += n;
 	return 0;

@@ -28,7 +28,7 @@ struct ffpf_inst *ffpf_inst_find(struct ffpf_inst_scope *sc, const char *name)
 
 struct ffpf_inst *ffpf_inst_new(struct ffpf_inst_scope *sc, const char *name,
 				const struct ffpf_class *cls, const char *text,
-				const void *init, int line, int col)
+				const void *init)
 {
 	struct ffpf_inst *in = calloc(1, sizeof(*in));
 
@@ -45,8 +45,6 @@ struct ffpf_inst *ffpf_inst_new(struct ffpf_inst_scope *sc, const char *name,
 	memcpy(in->init, init, FFPF_CFG_MAX);
 	in->cls = cls;
 	snprintf(in->text, sizeof(in->text), "%s", text);
-	in->line = line;
-	in->col = col;
 	in->refcnt = 1;		/* the scope's */
 	in->next = sc->pending;
 	sc->pending = in;

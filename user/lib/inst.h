@@ -21,7 +21,6 @@ struct ffpf_inst {
 	char *name;
 	const struct ffpf_class *cls;
 	char text[160];			/* "class(args)": a definition must repeat it exactly */
-	int line, col;			/* where it was first defined */
 	int refcnt;			/* stages (and scopes) holding it */
 	bool registered;		/* in the process's registry */
 	void *init;			/* the class configuration (FFPF_CFG_MAX bytes) */
@@ -45,7 +44,7 @@ struct ffpf_inst *ffpf_inst_find(struct ffpf_inst_scope *sc, const char *name);
 /* A new pending instance in @sc, holding one reference; NULL on ENOMEM. */
 struct ffpf_inst *ffpf_inst_new(struct ffpf_inst_scope *sc, const char *name,
 				const struct ffpf_class *cls, const char *text,
-				const void *init, int line, int col);
+				const void *init);
 static inline struct ffpf_inst *ffpf_inst_get(struct ffpf_inst *in)
 {
 	if (in)

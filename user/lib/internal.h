@@ -49,6 +49,8 @@ struct ffpf_class {
 	const char *(*mbuf_name)(const struct ffpf_stage *st);
 	void (*load_failed)(struct ffpf_stage *st);
 	bool mbuf_optional;
+	/* Optional: why an instance may appear in one place only (its state has one owner). */
+	const char *one_place;
 };
 
 const struct ffpf_class *ffpf_class_find(const char *name);
@@ -66,7 +68,7 @@ struct ffpf_stage {
 	void *mbuf;			/* mmap of the MBuf */
 	const struct ffpf_stage *share;	/* take this stage's state maps (ffpf_flow_opts.share) */
 	struct ffpf_inst *inst;		/* a named instance (inst.h): its MBuf and state maps */
-	bool state_reused;		/* loaded onto existing state: do not set it up again */
+	bool state_reused;		/* loaded onto its named instance's existing state */
 	int pass, fail;			/* the flow's graph: next stage index, or FFPF_SPEC_* */
 	int line, col;			/* of its class name in the populated spec */
 	size_t mbuf_len;

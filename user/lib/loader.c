@@ -79,18 +79,19 @@ int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
 			err = bpf_map__reuse_fd(map, ifc->pctx_fd);
 		else if (ends_with(name, ".rodata"))
 			err = bpf_map__set_initial_value(map, &ro, sizeof(ro));
-		else if (ffpf_inst_map_fd(st->inst, name) >= 0) {
-			/* a named instance: its MBuf and state, as first loaded */
-			mbuf = !strcmp(name, mbufname) ? map : mbuf;
-			err = bpf_map__reuse_fd(map, ffpf_inst_map_fd(st->inst, name));
-			st->state_reused = true;
-		} else if (!strcmp(name, mbufname))
-			mbuf = map, err = 0;
-		else if (st->share) {	/* the class's state: the same maps as st->share */
-			err = share_map(map, st->share);
-			st->state_reused = true;
-		} else
+		else {
+			int fd = ffpf_inst_map_fd(st->inst, name);
+
+			if (!strcmp(name, mbufname))
+				mbuf = map;
 			err = 0;
+			if (fd >= 0) {	/* a named instance: its MBuf and state, as first loaded */
+				err = bpf_map__reuse_fd(map, fd);
+				st->state_reused = true;
+			} else if (st->share && map != mbuf) {	/* the same state as st->share */
+				err = share_map(map, st->share);
+			}
+		}
 		if (err) {
 			pr_warn("%s: cannot prepare map %s: %s\n", st->cls->name,
 				name, strerror(-err));
@@ -147,7 +148,7 @@ int ffpf_stage_load(struct ffpf_stage *st, struct ffpf_iface *ifc,
 		goto fail;
 	}
 	/* A named instance's configuration is set once: it may have changed live. */
-	if (!st->inst || !st->state_reused)
+	if (!st->state_reused)
 		memcpy(st->mbuf, st->init, st->cls->cfg_size);
 	if (st->inst) {
 		err = ffpf_inst_adopt(st->inst, st->obj, not_state);
