@@ -102,8 +102,19 @@ struct ffpf_flow_opts {
 				 * The MBuf (configuration, counters) stays its own. */
 	const char *policy;	/* policy file checked at instantiate (ffpf/policy.h);
 				 * NULL: $FFPF_POLICY, else FFPF_POLICY_PATH if it exists */
+	const char *group;	/* flow group (through the daemon): flows of one group
+				 * share one PBuf, groups share nothing. NULL: the
+				 * caller's own group, "user:NAME". In-process, all
+				 * of a process's flows are one group. */
+	const char *daemon;	/* socket of `ffpf-bpf daemon` to run the flow through;
+				 * NULL: $FFPF_DAEMON, else FFPF_DAEMON_PATH when the
+				 * caller may not load BPF itself; "off": in-process */
 	size_t :0;
 };
+
+#define FFPF_GROUP_LEN		64
+#define FFPF_DAEMON_PATH	"/run/ffpf-bpf/ffpf.sock"
+#define FFPF_DAEMON_ENV		"FFPF_DAEMON"
 
 /*
  * Create an empty flow on interface @ifname (ingress XDP). The interface's

@@ -43,6 +43,21 @@ FFPF_API int ffpf_policy_parse(const char *text, const char *name,
 /* Safe on NULL. */
 FFPF_API void ffpf_policy_free(struct ffpf_policy *pol);
 
+enum ffpf_policy_access {
+	FFPF_POLICY_MBUF_NONE = 0,
+	FFPF_POLICY_MBUF_READ = 1,
+	FFPF_POLICY_MBUF_WRITE = 2,
+};
+
+/* What the rule that allowed a flow grants beyond the yes. */
+struct ffpf_policy_grant {
+	__u32 snaplen_cap;	/* the rule's snaplen cap (0: none): a flow that did
+				 * not ask for a snaplen gets it (one that asked for
+				 * more is denied) */
+	__u32 mbuf_access;	/* enum ffpf_policy_access: may a client of the
+				 * daemon map its filters' MBufs, and how */
+};
+
 /* Who asks, and what they have already. */
 struct ffpf_policy_check_opts {
 	size_t sz;		/* sizeof(struct ffpf_policy_check_opts) */
@@ -53,6 +68,9 @@ struct ffpf_policy_check_opts {
 	unsigned nflows;	/* flows the user has instantiated already */
 	char *why;		/* a denial's message goes here (may be NULL) */
 	size_t why_len;
+	const char *group;	/* flow group asked (NULL or "": the user's own,
+				 * "user:NAME", always allowed) */
+	struct ffpf_policy_grant *grant;	/* filled when allowed (may be NULL) */
 	size_t :0;
 };
 

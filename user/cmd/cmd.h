@@ -14,6 +14,7 @@ int cmd_activate(int argc, char **argv);
 int cmd_close(int argc, char **argv);
 int cmd_flows(int argc, char **argv);
 int cmd_set(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
 
 /* Exit codes: 0 ok, 1 failure at run time, 2 bad usage or bad spec. */
 #define EXIT_USAGE 2

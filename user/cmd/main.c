@@ -28,6 +28,8 @@ static const char usage[] =
 "      [--flows-out FILE] [--format csv|json] [--duration SEC] [-q]\n"
 "                    track the interface's flows both ways, one record per\n"
 "                    ended flow (JSON lines or CSV)\n"
+"  daemon [--socket PATH] [--policy PATH] | daemon --status\n"
+"                    serve flows to users who may not load BPF (ffpf-bpf-daemon(8))\n"
 "  version           print the version\n"
 "\n"
 "A SPEC is a chain of filters, e.g.\n"
@@ -77,7 +79,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "run", cmd_run }, { "check", cmd_check }, { "list", cmd_list },
 		{ "pause", cmd_pause }, { "activate", cmd_activate }, { "close", cmd_close },
-		{ "flows", cmd_flows }, { "set", cmd_set },
+		{ "flows", cmd_flows }, { "set", cmd_set }, { "daemon", cmd_daemon },
 	};
 
 	if (argc < 2) {

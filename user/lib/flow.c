@@ -20,6 +20,7 @@
 #include "inst.h"
 #include "log.h"
 #include "policy.h"
+#include "remote.h"
 #include "rx.h"
 #include "root.skel.h"
 
@@ -79,29 +80,11 @@ static int flow_opts_check(const struct ffpf_flow *flow)
 	return 0;
 }
 
-struct ffpf_flow *ffpf_flow_create(const char *ifname,
-				   const struct ffpf_flow_opts *opts)
+/* A fresh flow from @opts (checked by the caller); NULL with errno set. */
+static struct ffpf_flow *flow_alloc(const char *ifname, const struct ffpf_flow_opts *opts)
 {
-	struct ffpf_flow *flow;
-	size_t sz = opts ? opts->sz : 0;
+	struct ffpf_flow *flow = calloc(1, sizeof(*flow));
 
-	if (!ifname || strlen(ifname) >= IF_NAMESIZE ||
-	    (opts && sz < offsetof(struct ffpf_flow_opts, flags) + sizeof(opts->flags))) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if (opts && opts->name && !ffpf_name_ok(opts->name)) {
-		pr_warn("flow name '%s': 1 to %d of [A-Za-z0-9_.-], not starting with '.', "
-			"not one of the datapath's own pin names\n", opts->name, FFPF_NAME_LEN - 1);
-		errno = EINVAL;
-		return NULL;
-	}
-	if (!(opts && (opts->flags & FFPF_FLOW_CHECK_ONLY)) && !if_nametoindex(ifname)) {
-		pr_warn("%s: no such interface\n", ifname);
-		errno = ENODEV;
-		return NULL;
-	}
-	flow = calloc(1, sizeof(*flow));
 	if (!flow) {
 		errno = ENOMEM;
 		return NULL;
@@ -112,7 +95,10 @@ struct ffpf_flow *ffpf_flow_create(const char *ifname,
 	flow->flags = opts ? opts->flags : 0;
 	flow->hook = OPTS_GET(opts, hook, FFPF_HOOK_INGRESS);
 	flow->rx = OPTS_GET(opts, rx, FFPF_RX_NONE);
+	flow->snaplen_set = OPTS_GET(opts, snaplen, 0) != 0;
 	flow->snaplen = OPTS_GET(opts, snaplen, 0) ?: FFPF_SNAPLEN_DEFAULT;
+	if (OPTS_GET(opts, group, NULL))
+		snprintf(flow->group, sizeof(flow->group), "%s", opts->group);
 	flow->ibuf_size = OPTS_GET(opts, ibuf_size, 0) ?: FFPF_IBUF_DEFAULT;
 	flow->share = OPTS_GET(opts, share, NULL);
 	if (OPTS_GET(opts, policy, NULL))
@@ -127,6 +113,56 @@ struct ffpf_flow *ffpf_flow_create(const char *ifname,
 	for (int i = 0; i < FFPF_MAX_STAGES; i++)
 		flow->stages[i].prog_fd = flow->stages[i].mbuf_fd = -1;
 	return flow;
+}
+
+/* A flow that lives in the daemon (remote.c): the interface is the daemon's to check. */
+static struct ffpf_flow *create_remote(const char *ifname, const struct ffpf_flow_opts *opts)
+{
+	struct ffpf_flow *flow = flow_alloc(ifname, opts);
+	int err;
+
+	if (!flow)
+		return NULL;
+	err = ffpf_remote_create(flow, ffpf_remote_path(opts));
+	if (err) {
+		free(flow->policy);
+		free(flow);
+		errno = -err;
+		return NULL;
+	}
+	return flow;
+}
+
+struct ffpf_flow *ffpf_flow_create(const char *ifname,
+				   const struct ffpf_flow_opts *opts)
+{
+	size_t sz = opts ? opts->sz : 0;
+
+	if (!ifname || strlen(ifname) >= IF_NAMESIZE ||
+	    (opts && sz < offsetof(struct ffpf_flow_opts, flags) + sizeof(opts->flags))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (opts && opts->name && !ffpf_name_ok(opts->name)) {
+		pr_warn("flow name '%s': 1 to %d of [A-Za-z0-9_.-], not starting with '.', "
+			"not one of the datapath's own pin names\n", opts->name, FFPF_NAME_LEN - 1);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (OPTS_GET(opts, group, NULL) && strlen(opts->group) >= FFPF_GROUP_LEN) {
+		pr_warn("flow group '%.40s...': at most %d characters\n", opts->group,
+			FFPF_GROUP_LEN - 1);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!(opts && (opts->flags & FFPF_FLOW_CHECK_ONLY)) && ffpf_remote_path(opts))
+		return create_remote(ifname, opts);
+	if (!(opts && (opts->flags & FFPF_FLOW_CHECK_ONLY)) && !if_nametoindex(ifname)) {
+		pr_warn("%s: no such interface\n", ifname);
+		errno = ENODEV;
+		return NULL;
+	}
+	return flow_alloc(ifname, opts);
 }
 
 /* The one error format for specs, without the library's prefix: editors
@@ -295,6 +331,9 @@ int ffpf_flow_populate(struct ffpf_flow *flow, const char *spec)
 	int n = 0, base, err;
 	bool alt;
 
+	if (flow && spec && flow->remote)
+		return flow->instantiated ? -EBUSY : ffpf_remote_populate(flow, spec);
+
 	if (!flow || !spec)
 		return -EINVAL;
 	if (flow->instantiated)
@@ -337,6 +376,8 @@ int ffpf_flow_add_filter(struct ffpf_flow *flow, const char *cls, const char *ar
 
 	if (!flow || !cls)
 		return -EINVAL;
+	if (flow->remote)
+		return flow->instantiated ? -EBUSY : ffpf_remote_add_filter(flow, cls, args);
 	if (snprintf(buf, sizeof(buf), "%s(%s)", cls, args ? args : "") >= (int)sizeof(buf))
 		return -E2BIG;
 	return ffpf_flow_populate(flow, buf);
@@ -584,15 +625,19 @@ int ffpf_flow_instantiate(struct ffpf_flow *flow)
 		return -EINVAL;
 	if (flow->instantiated)
 		return -EALREADY;
+	if (flow->remote)
+		return ffpf_remote_instantiate(flow);
 	if (!flow->nstages)
 		return ffpf_err(EINVAL, "flow %s: no filters: populate it first\n", flow->name);
 	if (flow->flags & FFPF_FLOW_CHECK_ONLY)
 		return ffpf_err(EINVAL, "flow %s: created to be checked only\n", flow->name);
 	/* Authorisation of the whole graph comes before anything is loaded. */
-	err = ffpf_policy_enforce(flow, flow->policy,
-				  __atomic_load_n(&live_flows, __ATOMIC_RELAXED));
-	if (err)
-		return err;
+	if (!flow->policy_done) {
+		err = ffpf_policy_enforce(flow, flow->policy,
+					  __atomic_load_n(&live_flows, __ATOMIC_RELAXED));
+		if (err)
+			return err;
+	}
 	ffpf_dp_name(dpname, sizeof(dpname), flow->ifname, flow->hook);
 	err = ffpf_iface_get(dpname, true, &ifc);
 	if (err)
@@ -714,11 +759,15 @@ static int set_active(struct ffpf_flow *flow, bool on)
 
 int ffpf_flow_activate(struct ffpf_flow *flow)
 {
+	if (flow && flow->remote)
+		return flow->instantiated ? ffpf_remote_set_active(flow, true) : -EINVAL;
 	return set_active(flow, true);
 }
 
 int ffpf_flow_pause(struct ffpf_flow *flow)
 {
+	if (flow && flow->remote)
+		return flow->instantiated ? ffpf_remote_set_active(flow, false) : -EINVAL;
 	return set_active(flow, false);
 }
 
@@ -759,6 +808,9 @@ int ffpf_flow_pin(struct ffpf_flow *flow)
 
 	if (!flow || !flow->instantiated)
 		return -EINVAL;
+	if (flow->remote)
+		return ffpf_err(EOPNOTSUPP, "flow %s: a flow of the ffpf-bpf daemon cannot be "
+				"pinned: it ends with its client\n", flow->name);
 	if (flow->pinned)
 		return 0;
 	ifc = flow->iface;
@@ -814,6 +866,12 @@ void ffpf_flow_close(struct ffpf_flow *flow)
 {
 	if (!flow)
 		return;
+	if (flow->remote) {
+		ffpf_remote_close(flow);
+		free(flow->policy);
+		free(flow);
+		return;
+	}
 	if (flow->instantiated) {
 		ffpf_ft_stop(flow);
 		unlink_share(flow);
@@ -845,11 +903,15 @@ const char *ffpf_flow_ifname(const struct ffpf_flow *flow)
 
 int ffpf_flow_nfilters(const struct ffpf_flow *flow)
 {
+	if (flow && flow->remote)
+		return ffpf_remote_nfilters(flow);
 	return flow ? flow->nstages : -EINVAL;
 }
 
 const char *ffpf_flow_filter_class(const struct ffpf_flow *flow, int idx)
 {
+	if (flow && flow->remote)
+		return ffpf_remote_filter_class(flow, idx);
 	if (!flow || idx < 0 || idx >= flow->nstages)
 		return NULL;
 	return flow->stages[idx].cls->name;
@@ -857,6 +919,8 @@ const char *ffpf_flow_filter_class(const struct ffpf_flow *flow, int idx)
 
 const char *ffpf_flow_filter_name(const struct ffpf_flow *flow, int idx)
 {
+	if (flow && flow->remote)
+		return ffpf_remote_filter_name(flow, idx);
 	if (!flow || idx < 0 || idx >= flow->nstages || !flow->stages[idx].inst)
 		return NULL;
 	return flow->stages[idx].inst->name;
@@ -864,11 +928,15 @@ const char *ffpf_flow_filter_name(const struct ffpf_flow *flow, int idx)
 
 const char *ffpf_flow_spec(const struct ffpf_flow *flow)
 {
+	if (flow && flow->remote)
+		return ffpf_remote_spec(flow);
 	return flow ? flow->spec : NULL;
 }
 
 bool ffpf_flow_is_active(const struct ffpf_flow *flow)
 {
+	if (flow && flow->remote)
+		return flow->instantiated && flow->active;
 	return flow && flow->instantiated &&
 	       (__atomic_load_n(&flow->iface->ctl->active, __ATOMIC_ACQUIRE) &
 		(1ULL << flow->idx));
@@ -897,6 +965,8 @@ int ffpf_flow_stats(const struct ffpf_flow *flow, struct ffpf_flow_stats *st)
 
 	if (!flow || !st || !flow->instantiated)
 		return -EINVAL;
+	if (flow->remote)
+		return ffpf_remote_stats(flow, st);
 	err = ffpf_percpu_sum(flow->iface->fstats_fd, flow->idx, &c, sizeof(c));
 	if (err)
 		return err;
@@ -912,6 +982,8 @@ int ffpf_flow_filter_stats(const struct ffpf_flow *flow, int idx,
 {
 	const struct ffpf_stage *st;
 
+	if (flow && flow->remote && hdr && flow->instantiated)
+		return ffpf_remote_filter_stats(flow, idx, hdr);
 	if (!flow || !hdr || !flow->instantiated || idx < 0 || idx >= flow->nstages)
 		return -EINVAL;
 	st = &flow->stages[idx];
@@ -921,6 +993,8 @@ int ffpf_flow_filter_stats(const struct ffpf_flow *flow, int idx,
 
 void *ffpf_flow_filter_mbuf(struct ffpf_flow *flow, int idx, size_t *size)
 {
+	if (flow && flow->remote && flow->instantiated && idx >= 0 && idx < flow->nstages)
+		return ffpf_remote_filter_mbuf(flow, idx, size);
 	if (!flow || !flow->instantiated || idx < 0 || idx >= flow->nstages) {
 		errno = EINVAL;
 		return NULL;
@@ -938,6 +1012,8 @@ int ffpf_flow_iface_stats(const struct ffpf_flow *flow, struct ffpf_iface_stats 
 
 	if (!flow || !st || !flow->instantiated)
 		return -EINVAL;
+	if (flow->remote)
+		return ffpf_remote_iface_stats(flow, st);
 	err = ffpf_percpu_sum(flow->iface->rstats_fd, 0, &c, sizeof(c));
 	if (err)
 		return err;

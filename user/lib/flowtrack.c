@@ -267,6 +267,10 @@ int ffpf_ft_start(struct ffpf_flow *flow, const struct ffpf_ft_opts *opts)
 		return -EINVAL;
 	if (!flow->instantiated)
 		return ffpf_err(EINVAL, "flow %s: instantiate it before tracking\n", flow->name);
+	if (flow->remote)
+		return ffpf_err(EOPNOTSUPP, "flow %s: flow tracking through the ffpf-bpf daemon "
+				"is not there yet: read its statistics with ffpf_flow_stats(), "
+				"or run it as root\n", flow->name);
 	if (flow->ft)
 		return -EALREADY;
 	st = ft_stage(flow);

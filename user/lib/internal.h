@@ -169,6 +169,13 @@ struct ffpf_flow {
 	bool pinned;
 	bool disconnected;
 	char *policy;			/* ffpf_flow_opts.policy, or NULL */
+	char group[FFPF_GROUP_LEN];	/* flow group: which PBuf (rx.c); "" in-process */
+	bool snaplen_set;		/* asked for explicitly (a policy cap trims the default) */
+	/* Daemon side: the consumer is a client process (rx.c shadows its IBuf). */
+	bool remote_consumer;
+	/* Daemon side: the daemon checked the policy for its client already. */
+	bool policy_done;
+	struct ffpf_remote *remote;	/* client side: the flow lives in the daemon (remote.c) */
 };
 
 /*

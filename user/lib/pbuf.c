@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 
 #include "log.h"
 #include "pbuf.h"
@@ -212,16 +214,61 @@ void ffpf_pbuf_get_stats(struct ffpf_pbuf *pb, struct ffpf_pbuf_stats *st)
 	st->descs = atomic_load_explicit(&pb->descs, memory_order_relaxed);
 }
 
+/* --- shared memory ---------------------------------------------------- */
+
+void *ffpf_shm_map(const char *name, size_t len, int *fdp)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	void *p;
+
+	if (fd < 0)
+		return NULL;
+	if (ftruncate(fd, len) ||
+	    (p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	*fdp = fd;
+	return p;
+}
+
+int ffpf_shm_seal_readonly(int fd)
+{
+	/* Our mapping stays writable; nobody can make a new writable one. */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE |
+		  F_SEAL_SEAL))
+		return -errno;
+	return 0;
+}
+
 /* --- IBuf -------------------------------------------------------------- */
+
+size_t ffpf_ibuf_ring_size(__u32 capacity)
+{
+	return sizeof(struct ffpf_ibuf_ring) + (size_t)capacity * sizeof(struct ffpf_ibuf_desc);
+}
+
+static bool good_capacity(__u32 capacity)
+{
+	return capacity && capacity <= (1U << 30) && !(capacity & (capacity - 1));
+}
+
+static void ibuf_zero(struct ffpf_ibuf *ib)
+{
+	memset(ib, 0, sizeof(*ib));
+	ib->efd = -1;
+	ib->memfd = -1;
+}
 
 int ffpf_ibuf_init(struct ffpf_ibuf *ib, __u32 capacity, int flow)
 {
 	if (!ib)
 		return -EINVAL;
-	memset(ib, 0, sizeof(*ib));
-	ib->efd = -1;
-	if (!capacity || capacity > (1U << 30) || (capacity & (capacity - 1)) ||
-	    flow < 0 || flow >= FFPF_MAX_FLOWS)
+	ibuf_zero(ib);
+	if (!good_capacity(capacity) || flow < 0 || flow >= FFPF_MAX_FLOWS)
 		return ffpf_err(EINVAL, "ibuf: bad capacity %u or flow %d\n", capacity, flow);
 
 	ib->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -232,32 +279,81 @@ int ffpf_ibuf_init(struct ffpf_ibuf *ib, __u32 capacity, int flow)
 		ib->efd = -1;
 		return err;
 	}
-	ib->ring = calloc(capacity, sizeof(*ib->ring));
-	if (!ib->ring) {
-		close(ib->efd);
-		ib->efd = -1;
-		return -ENOMEM;
+	ib->ring_len = ffpf_ibuf_ring_size(capacity);
+	ib->r = ffpf_shm_map("ffpf-ibuf", ib->ring_len, &ib->memfd);
+	if (!ib->r) {
+		int err = -errno;
+
+		pr_warn("ibuf: %zu bytes of shared memory: %s\n", ib->ring_len, strerror(errno));
+		ffpf_ibuf_destroy(ib);
+		return err;
 	}
+	ib->ring = ib->r->desc;
 	ib->capacity = capacity;
 	ib->mask = capacity - 1;
 	ib->flow = flow;
-	atomic_init(&ib->prod, 0);
-	atomic_init(&ib->cons, 0);
-	atomic_init(&ib->pushed, 0);
-	atomic_init(&ib->dropped, 0);
-	atomic_init(&ib->consumed, 0);
-	atomic_init(&ib->armed, 1);	/* a fresh consumer waits for the first packet */
+	/* A fresh consumer waits for the first packet. (The memfd is zeroed.) */
+	atomic_store_explicit(&ib->r->armed, 1, memory_order_relaxed);
+	return 0;
+}
+
+int ffpf_ibuf_init_remote(struct ffpf_ibuf *ib, __u32 capacity, int flow,
+			  struct ffpf_pbuf *pb)
+{
+	int err = ffpf_ibuf_init(ib, capacity, flow);
+
+	if (err)
+		return err;
+	if (!pb) {
+		ffpf_ibuf_destroy(ib);
+		return -EINVAL;
+	}
+	ib->shadow = calloc(capacity, sizeof(*ib->shadow));
+	if (!ib->shadow) {
+		ffpf_ibuf_destroy(ib);
+		return -ENOMEM;
+	}
+	ib->pb = pb;
+	return 0;
+}
+
+int ffpf_ibuf_attach(struct ffpf_ibuf *ib, int ring_fd, size_t ring_len, __u32 capacity,
+		     int flow, int efd)
+{
+	void *p;
+
+	ibuf_zero(ib);
+	ib->efd = efd;
+	if (!good_capacity(capacity) || ring_len < ffpf_ibuf_ring_size(capacity) ||
+	    flow < 0 || flow >= FFPF_MAX_FLOWS) {
+		close(ring_fd);
+		return -EINVAL;
+	}
+	p = mmap(NULL, ring_len, PROT_READ | PROT_WRITE, MAP_SHARED, ring_fd, 0);
+	close(ring_fd);
+	if (p == MAP_FAILED)
+		return -errno;
+	ib->r = p;
+	ib->ring_len = ring_len;
+	ib->ring = ib->r->desc;
+	ib->capacity = capacity;
+	ib->mask = capacity - 1;
+	ib->flow = flow;
 	return 0;
 }
 
 void ffpf_ibuf_destroy(struct ffpf_ibuf *ib)
 {
-	if (!ib || !ib->ring)
+	if (!ib)
 		return;
-	close(ib->efd);
-	free(ib->ring);
-	memset(ib, 0, sizeof(*ib));
-	ib->efd = -1;
+	if (ib->efd >= 0)
+		close(ib->efd);
+	if (ib->memfd >= 0)
+		close(ib->memfd);
+	if (ib->r)
+		munmap(ib->r, ib->ring_len);
+	free(ib->shadow);
+	ibuf_zero(ib);
 }
 
 int ffpf_ibuf_fd(const struct ffpf_ibuf *ib)
@@ -265,18 +361,59 @@ int ffpf_ibuf_fd(const struct ffpf_ibuf *ib)
 	return ib->efd;
 }
 
+int ffpf_ibuf_reclaim(struct ffpf_ibuf *ib)
+{
+	__u32 c, n;
+
+	if (!ib->shadow)
+		return 0;
+	c = atomic_load_explicit(&ib->r->cons, memory_order_acquire);
+	n = c - ib->reclaimed;
+	if (!n)
+		return 0;
+	if (n > ib->prod - ib->reclaimed) {
+		/* Backwards or past what we pushed: the consumer's bug, ignored. */
+		atomic_fetch_add_explicit(&ib->bad_cons, 1, memory_order_relaxed);
+		return 0;
+	}
+	for (__u32 i = 0; i < n; i++)
+		ffpf_pbuf_release(ib->pb, ib->shadow[(ib->reclaimed + i) & ib->mask]);
+	ib->reclaimed = c;
+	atomic_fetch_add_explicit(&ib->consumed, n, memory_order_relaxed);
+	return n;
+}
+
+void ffpf_ibuf_drain(struct ffpf_ibuf *ib, struct ffpf_pbuf *pb)
+{
+	if (ib->shadow) {
+		/* Whatever the consumer did with cons, every pushed frame is ours. */
+		for (__u32 i = ib->reclaimed; i != ib->prod; i++)
+			ffpf_pbuf_release(ib->pb, ib->shadow[i & ib->mask]);
+		ib->reclaimed = ib->prod;
+		return;
+	}
+	ffpf_ibuf_release_batch(ib, pb, ffpf_ibuf_count(ib));
+}
+
+/* Producer: the consumer's index it may trust. */
+static __u32 ibuf_cons(struct ffpf_ibuf *ib)
+{
+	if (ib->shadow) {
+		ffpf_ibuf_reclaim(ib);
+		return ib->reclaimed;
+	}
+	return atomic_load_explicit(&ib->r->cons, memory_order_acquire);
+}
+
 __u32 ffpf_ibuf_space(struct ffpf_ibuf *ib)
 {
-	__u32 p = atomic_load_explicit(&ib->prod, memory_order_relaxed);
-	__u32 c = atomic_load_explicit(&ib->cons, memory_order_acquire);
-
-	return ib->capacity - (p - c);
+	return ib->capacity - (ib->prod - ibuf_cons(ib));
 }
 
 __u32 ffpf_ibuf_count(struct ffpf_ibuf *ib)
 {
-	__u32 c = atomic_load_explicit(&ib->cons, memory_order_relaxed);
-	__u32 p = atomic_load_explicit(&ib->prod, memory_order_acquire);
+	__u32 c = atomic_load_explicit(&ib->r->cons, memory_order_relaxed);
+	__u32 p = atomic_load_explicit(&ib->r->prod, memory_order_acquire);
 
 	return p - c;
 }
@@ -292,15 +429,18 @@ static void ibuf_signal(struct ffpf_ibuf *ib)
 
 int ffpf_ibuf_push(struct ffpf_ibuf *ib, const struct ffpf_ibuf_desc *desc)
 {
-	__u32 p = atomic_load_explicit(&ib->prod, memory_order_relaxed);
-	__u32 c = atomic_load_explicit(&ib->cons, memory_order_acquire);
+	__u32 p = ib->prod;
+	__u32 c = ibuf_cons(ib);
 
 	if (p - c >= ib->capacity) {
 		atomic_fetch_add_explicit(&ib->dropped, 1, memory_order_relaxed);
 		return -ENOBUFS;
 	}
 	ib->ring[p & ib->mask] = *desc;
-	atomic_store_explicit(&ib->prod, p + 1, memory_order_release);
+	if (ib->shadow)
+		ib->shadow[p & ib->mask] = desc->addr;
+	ib->prod = p + 1;
+	atomic_store_explicit(&ib->r->prod, p + 1, memory_order_release);
 	atomic_fetch_add_explicit(&ib->pushed, 1, memory_order_relaxed);
 
 	/*
@@ -311,8 +451,8 @@ int ffpf_ibuf_push(struct ffpf_ibuf *ib, const struct ffpf_ibuf_desc *desc)
 	 * armed and signal, or it sees our descriptor and does not sleep.
 	 */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&ib->armed, memory_order_relaxed) &&
-	    atomic_exchange_explicit(&ib->armed, 0, memory_order_relaxed))
+	if (atomic_load_explicit(&ib->r->armed, memory_order_relaxed) &&
+	    atomic_exchange_explicit(&ib->r->armed, 0, memory_order_relaxed))
 		ibuf_signal(ib);
 	return 0;
 }
@@ -320,8 +460,8 @@ int ffpf_ibuf_push(struct ffpf_ibuf *ib, const struct ffpf_ibuf_desc *desc)
 int ffpf_ibuf_peek_from(struct ffpf_ibuf *ib, __u32 skip, struct ffpf_ibuf_desc *descs,
 			int max)
 {
-	__u32 c = atomic_load_explicit(&ib->cons, memory_order_relaxed);
-	__u32 p = atomic_load_explicit(&ib->prod, memory_order_acquire);
+	__u32 c = atomic_load_explicit(&ib->r->cons, memory_order_relaxed);
+	__u32 p = atomic_load_explicit(&ib->r->prod, memory_order_acquire);
 	__u32 n = p - c;
 
 	if (max < 0 || (max && !descs))
@@ -351,8 +491,8 @@ int ffpf_ibuf_peek(struct ffpf_ibuf *ib, struct ffpf_ibuf_desc *desc)
 
 int ffpf_ibuf_release_batch(struct ffpf_ibuf *ib, struct ffpf_pbuf *pb, int n)
 {
-	__u32 c = atomic_load_explicit(&ib->cons, memory_order_relaxed);
-	__u32 p = atomic_load_explicit(&ib->prod, memory_order_acquire);
+	__u32 c = atomic_load_explicit(&ib->r->cons, memory_order_relaxed);
+	__u32 p = atomic_load_explicit(&ib->r->prod, memory_order_acquire);
 	int err = 0;
 
 	if (n < 0 || (__u32)n > p - c)
@@ -367,7 +507,7 @@ int ffpf_ibuf_release_batch(struct ffpf_ibuf *ib, struct ffpf_pbuf *pb, int n)
 		if (e && !err)
 			err = e;
 	}
-	atomic_store_explicit(&ib->cons, c + n, memory_order_release);
+	atomic_store_explicit(&ib->r->cons, c + n, memory_order_release);
 	atomic_fetch_add_explicit(&ib->consumed, n, memory_order_relaxed);
 	return err ? err : n;
 }
@@ -390,10 +530,10 @@ int ffpf_ibuf_arm(struct ffpf_ibuf *ib)
 	/* Clear: EAGAIN (nothing pending) is the usual answer. */
 	if (read(ib->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return -errno;
-	atomic_store_explicit(&ib->armed, 1, memory_order_relaxed);
+	atomic_store_explicit(&ib->r->armed, 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_seq_cst);
-	c = atomic_load_explicit(&ib->cons, memory_order_relaxed);
-	p = atomic_load_explicit(&ib->prod, memory_order_acquire);
+	c = atomic_load_explicit(&ib->r->cons, memory_order_relaxed);
+	p = atomic_load_explicit(&ib->r->prod, memory_order_acquire);
 	return p != c;
 }
 
@@ -404,8 +544,9 @@ void ffpf_ibuf_kick(struct ffpf_ibuf *ib)
 
 void ffpf_ibuf_get_stats(struct ffpf_ibuf *ib, struct ffpf_ibuf_stats *st)
 {
-	__u32 c = atomic_load_explicit(&ib->cons, memory_order_acquire);
-	__u32 p = atomic_load_explicit(&ib->prod, memory_order_acquire);
+	__u32 c = ib->shadow ? ib->reclaimed : atomic_load_explicit(&ib->r->cons,
+								      memory_order_acquire);
+	__u32 p = ib->shadow ? ib->prod : atomic_load_explicit(&ib->r->prod, memory_order_acquire);
 
 	st->pushed = atomic_load_explicit(&ib->pushed, memory_order_relaxed);
 	st->dropped = atomic_load_explicit(&ib->dropped, memory_order_relaxed);

@@ -121,6 +121,20 @@ void ffpf_pbuf_get_stats(struct ffpf_pbuf *pb, struct ffpf_pbuf_stats *st);
 /* Free frames right now. */
 __u32 ffpf_pbuf_nfree(struct ffpf_pbuf *pb);
 
+/*
+ * Shared memory for a PBuf or an IBuf ring: a memfd of @len bytes (sealable,
+ * close-on-exec) mapped read-write here; *@fdp gets the fd. NULL with
+ * errno set on failure.
+ */
+void *ffpf_shm_map(const char *name, size_t len, int *fdp);
+
+/*
+ * Seal the memfd @fd so nobody, whoever gets the fd, can map it writable
+ * or resize it; existing writable mappings (ours) stay. For a PBuf handed
+ * to other processes read-only. 0 or -errno.
+ */
+int ffpf_shm_seal_readonly(int fd);
+
 /* --- IBuf -------------------------------------------------------------- */
 
 /* One slot of an IBuf: a packet in the PBuf, as one flow sees it. */
@@ -143,32 +157,91 @@ struct ffpf_ibuf_stats {
 
 #define FFPF_IBUF_CACHELINE 64
 
+/*
+ * The part of an IBuf its consumer writes: the indexes and the slots, in a
+ * memfd of their own so a consumer in another process (a client of
+ * `ffpf-bpf daemon`) can map it. Such a consumer is not trusted: the
+ * producer keeps its own prod and the frame address of every slot
+ * (ffpf_ibuf.shadow), so what the consumer writes here can only hurt the
+ * consumer.
+ */
+struct ffpf_ibuf_ring {
+	_Alignas(FFPF_IBUF_CACHELINE) _Atomic __u32 prod;	/* producer: published slots */
+	_Alignas(FFPF_IBUF_CACHELINE) _Atomic __u32 cons;	/* consumer: slots handed back */
+	_Atomic __u32 armed;	/* consumer may sleep: the next push signals efd */
+	_Alignas(FFPF_IBUF_CACHELINE) struct ffpf_ibuf_desc desc[];
+};
+
+/* Bytes of the ring's memfd for @capacity descriptors. */
+size_t ffpf_ibuf_ring_size(__u32 capacity);
+
 struct ffpf_ibuf {
-	struct ffpf_ibuf_desc *ring;
+	struct ffpf_ibuf_ring *r;	/* mmap of memfd */
+	struct ffpf_ibuf_desc *ring;	/* r->desc */
 	__u32 capacity;
 	__u32 mask;
 	int flow;		/* bit of ffpf_meta.matched this IBuf takes */
 	int efd;		/* eventfd: readable after a push that found the consumer armed */
+	int memfd;		/* the ring's memory (-1 for an attached consumer) */
+	size_t ring_len;
 	__u32 snaplen;		/* the flow's bytes per packet; 0: all (set before
 				 * the IBuf is handed to the producer) */
 
-	/* Producer side. Indexes run freely; slot = index & mask. */
-	_Alignas(FFPF_IBUF_CACHELINE) _Atomic __u32 prod;
+	/*
+	 * Producer side. Indexes run freely; slot = index & mask. With a
+	 * remote consumer (shadow != NULL) the producer releases the frames
+	 * itself, from shadow[], when it sees cons move (ffpf_ibuf_reclaim()).
+	 */
+	_Alignas(FFPF_IBUF_CACHELINE) __u32 prod;
+	__u32 reclaimed;	/* remote: cons up to which frames are released */
+	__u64 *shadow;		/* remote: frame address of each slot */
+	struct ffpf_pbuf *pb;	/* remote: the PBuf the frames belong to */
 	_Atomic __u64 pushed;
 	_Atomic __u64 dropped;
+	_Atomic __u64 bad_cons;	/* remote: cons moved impossibly (ignored) */
 
-	/* Consumer side. */
-	_Alignas(FFPF_IBUF_CACHELINE) _Atomic __u32 cons;
-	_Atomic __u32 armed;	/* consumer may sleep: the next push signals efd */
-	_Atomic __u64 consumed;
+	/* Consumer side (its own process for a remote consumer). */
+	_Alignas(FFPF_IBUF_CACHELINE) _Atomic __u64 consumed;
 };
 
 /*
  * Set up @ib for flow index @flow (0..FFPF_MAX_FLOWS-1) with room for
  * @capacity descriptors (a power of two, 1 .. 2^30). -EINVAL, -ENOMEM, or
- * the eventfd() error.
+ * the eventfd()/memfd_create() error.
  */
 int ffpf_ibuf_init(struct ffpf_ibuf *ib, __u32 capacity, int flow);
+
+/*
+ * As ffpf_ibuf_init(), for a consumer in another process that maps the
+ * ring (ib->memfd) and waits on ib->efd: the producer keeps each slot's
+ * frame and releases it into @pb itself once the consumer's cons passed
+ * it, checked against what was really pushed.
+ */
+int ffpf_ibuf_init_remote(struct ffpf_ibuf *ib, __u32 capacity, int flow,
+			  struct ffpf_pbuf *pb);
+
+/*
+ * The consumer's side of a remote IBuf: map @ring_fd (@ring_len bytes,
+ * read-write) and take @efd (both owned by @ib from now on, closed by
+ * destroy, also on failure). -EINVAL if @ring_len is too small for
+ * @capacity (a power of two), or the mmap() error.
+ */
+int ffpf_ibuf_attach(struct ffpf_ibuf *ib, int ring_fd, size_t ring_len, __u32 capacity,
+		     int flow, int efd);
+
+/*
+ * Producer of a remote IBuf: release the frames of the slots the consumer
+ * handed back since the last call. Returns how many; a cons that moved
+ * backwards or past prod is ignored and counted in bad_cons. 0 for a
+ * local IBuf (its consumer releases frames itself).
+ */
+int ffpf_ibuf_reclaim(struct ffpf_ibuf *ib);
+
+/*
+ * Give back every frame @ib still holds (in @pb, the PBuf of a local
+ * IBuf), once no producer or consumer uses it any more.
+ */
+void ffpf_ibuf_drain(struct ffpf_ibuf *ib, struct ffpf_pbuf *pb);
 
 /* Close the eventfd and free the ring. Safe after a failed init and twice. */
 void ffpf_ibuf_destroy(struct ffpf_ibuf *ib);

@@ -160,9 +160,9 @@ static int once(struct pline *pl, struct ffpf_pol_where *w)
 }
 
 /* "interfaces GLOB..." or "classes CLASS... | *": @n words into @out. */
-static int word_list(struct pline *pl, bool classes, char (*out)[FFPF_POL_WORD_LEN], int *n)
+static int word_list(struct pline *pl, bool classes, char (*out)[FFPF_POL_WORD_LEN], int *n,
+		     const char *what)
 {
-	const char *what = classes ? "a filter class or '*'" : "an interface name or glob";
 	int err;
 
 	if (pl->n < 2)
@@ -321,10 +321,30 @@ static int directive(struct pline *pl, struct ffpf_pol_rule *r)
 			    "'user NAME', 'group NAME' or 'user *'", pl->t[0].len, pl->t[0].s);
 	if (tok_is(&pl->t[0], "interfaces")) {
 		if (!(err = once(pl, &r->ifaces_at)))
-			err = word_list(pl, false, r->ifaces, &r->nifaces);
+			err = word_list(pl, false, r->ifaces, &r->nifaces,
+					"an interface name or glob");
 	} else if (tok_is(&pl->t[0], "classes")) {
 		if (!(err = once(pl, &r->classes_at)))
-			err = word_list(pl, true, r->classes, &r->nclasses);
+			err = word_list(pl, true, r->classes, &r->nclasses,
+					"a filter class or '*'");
+	} else if (tok_is(&pl->t[0], "groups")) {
+		if (!(err = once(pl, &r->groups_at)))
+			err = word_list(pl, false, r->groups, &r->ngroups,
+					"a flow group name or glob");
+	} else if (tok_is(&pl->t[0], "mbuf")) {
+		static const char *const acc[] = { "none", "read", "write" };
+
+		if (!(err = once(pl, &r->mbuf_at))) {
+			if (pl->n < 2)
+				err = expected(pl, 1, "none, read or write");
+			for (v = 0; !err && v < 3 && !tok_is(&pl->t[1], acc[v]); v++)
+				;
+			if (!err && v == 3)
+				err = expected(pl, 1, "none, read or write");
+			if (!err)
+				err = no_more(pl, 2);
+		}
+		r->mbuf = v;
 	} else if (tok_is(&pl->t[0], "rx")) {
 		if (!(err = once(pl, &r->rx_at)))
 			err = rx_list(pl, &r->rx_mask);
@@ -342,7 +362,7 @@ static int directive(struct pline *pl, struct ffpf_pol_rule *r)
 		err = require(pl, r);
 	} else {
 		err = fail(pl, pl->t[0].col, "unknown directive '%.*s' (expected user, group, "
-			   "interfaces, classes, rx, snaplen, flows or require)",
+			   "interfaces, classes, rx, snaplen, flows, groups, mbuf or require)",
 			   pl->t[0].len > 40 ? 40 : pl->t[0].len, pl->t[0].s);
 	}
 	return err;

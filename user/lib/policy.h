@@ -46,7 +46,10 @@ struct ffpf_pol_rule {
 	char who[FFPF_POL_WORD_LEN];	/* name or numeric id; "*" for the default */
 	int line, col;
 	struct ffpf_pol_where ifaces_at, classes_at, rx_at, snaplen_at, flows_at;
-	int nifaces, nclasses;
+	struct ffpf_pol_where groups_at, mbuf_at;
+	int nifaces, nclasses, ngroups;
+	char groups[FFPF_POL_MAX_WORDS][FFPF_POL_WORD_LEN];	/* flow groups, fnmatch globs */
+	unsigned mbuf;			/* enum ffpf_policy_access; default none */
 	char ifaces[FFPF_POL_MAX_WORDS][FFPF_POL_WORD_LEN];	/* fnmatch globs */
 	char classes[FFPF_POL_MAX_WORDS][FFPF_POL_WORD_LEN];	/* or "*" */
 	unsigned rx_mask;		/* bit enum ffpf_rx_mode; default: none only */
@@ -76,6 +79,12 @@ int ffpf_policy_parse_text(const char *text, const char *name, struct ffpf_polic
  * no policy; -EPERM printed with the reason; a load error.
  */
 struct ffpf_flow;
-int ffpf_policy_enforce(const struct ffpf_flow *flow, const char *path, unsigned nflows);
+int ffpf_policy_enforce(struct ffpf_flow *flow, const char *path, unsigned nflows);
+
+/*
+ * After an allowed check: a flow that did not ask for a snaplen gets the
+ * rule's cap (@cap from ffpf_policy_check_opts.snaplen_cap, 0: none).
+ */
+void ffpf_policy_trim(struct ffpf_flow *flow, __u32 cap);
 
 #endif /* FFPF_POLICY_INT_H */

@@ -168,10 +168,25 @@ static void filter_name(char *buf, size_t len, const struct ffpf_flow *flow, int
 }
 
 /* The whole flow against one section. */
+/* Who asks: what check_rule() needs beyond the rule and the flow. */
+struct asker {
+	const char *user;
+	unsigned nflows;
+	const char *group;		/* NULL: the user's own */
+	struct ffpf_policy_grant *grant;
+};
+
+static bool own_group(const struct asker *a)
+{
+	return !a->group || !a->group[0] ||
+	       (!strncmp(a->group, "user:", 5) && a->user && !strcmp(a->group + 5, a->user));
+}
+
 static int check_rule(const struct ffpf_policy *pol, const struct ffpf_pol_rule *r,
-		      const struct ffpf_flow *flow, unsigned nflows, struct denial *d)
+		      const struct ffpf_flow *flow, const struct asker *a, struct denial *d)
 {
 	char rule[FFPF_POL_TEXT_LEN + 128], what[96];
+	unsigned nflows = a->nflows;
 
 	if (!in_list(r->ifaces, r->nifaces, flow->ifname, true)) {
 		rule_name(rule, sizeof(rule), pol, r, r->ifaces_at.line,
@@ -186,9 +201,17 @@ static int check_rule(const struct ffpf_policy *pol, const struct ffpf_pol_rule 
 			    flow->rx <= FFPF_RX_TAP ? rx_names[flow->rx] : "?",
 			    r->rx_mask == 1u << FFPF_RX_NONE ? ": statistics only" : "");
 	}
-	if (flow->rx != FFPF_RX_NONE && r->snaplen && flow->snaplen > r->snaplen) {
+	/* An explicit snaplen above the cap is refused; the default is trimmed to it. */
+	if (flow->rx != FFPF_RX_NONE && r->snaplen && flow->snaplen > r->snaplen &&
+	    flow->snaplen_set) {
 		rule_name(rule, sizeof(rule), pol, r, r->snaplen_at.line, r->snaplen_at.text);
 		return deny(d, "%s: snaplen %u is above %u", rule, flow->snaplen, r->snaplen);
+	}
+	if (!own_group(a) && !in_list(r->groups, r->ngroups, a->group, true)) {
+		rule_name(rule, sizeof(rule), pol, r, r->groups_at.line,
+			  r->groups_at.line ? r->groups_at.text : NULL);
+		return deny(d, "%s: flow group '%s' is not allowed%s", rule, a->group,
+			    r->groups_at.line ? "" : " (no 'groups' line: only the user's own)");
 	}
 	if (r->flows_at.line && nflows + 1 > r->max_flows) {
 		rule_name(rule, sizeof(rule), pol, r, r->flows_at.line, r->flows_at.text);
@@ -215,6 +238,10 @@ static int check_rule(const struct ffpf_policy *pol, const struct ffpf_pol_rule 
 		filter_name(what, sizeof(what), flow, bad);
 		return deny(d, "%s: %s is reachable on a path that did not pass such a filter",
 			    rule, what);
+	}
+	if (a->grant) {
+		a->grant->snaplen_cap = r->snaplen;
+		a->grant->mbuf_access = r->mbuf;
 	}
 	return 0;
 }
@@ -255,6 +282,8 @@ int ffpf_policy_check(const struct ffpf_policy *pol, const struct ffpf_flow *flo
 	unsigned nflows = OPTS_GET(opts, nflows, 0);
 	const char *user = OPTS_GET(opts, user, NULL);
 	struct passwd pwd, *pw = NULL;
+	struct ffpf_policy_grant *grant = OPTS_GET(opts, grant, NULL);
+	struct asker a;
 	char pwbuf[4096];
 	int first = 0, err;
 
@@ -264,11 +293,18 @@ int ffpf_policy_check(const struct ffpf_policy *pol, const struct ffpf_flow *flo
 		d.buf[0] = '\0';
 	if (!user && !getpwuid_r(uid, &pwd, pwbuf, sizeof(pwbuf), &pw) && pw)
 		user = pw->pw_name;
+	a = (struct asker){ user, nflows, OPTS_GET(opts, group, NULL), grant };
+	if (grant)
+		*grant = (struct ffpf_policy_grant){ 0, FFPF_POLICY_MBUF_NONE };
 	for (int i = 0; i < pol->nrules; i++)
 		if (pol->rules[i].kind == FFPF_POL_USER && is_user(&pol->rules[i], user, uid))
-			return check_rule(pol, &pol->rules[i], flow, nflows, &d);
-	if (uid == 0)
+			return check_rule(pol, &pol->rules[i], flow, &a, &d);
+	/* Root without a rule of its own: anything, MBufs writable. */
+	if (uid == 0) {
+		if (grant)
+			grant->mbuf_access = FFPF_POLICY_MBUF_WRITE;
 		return 0;
+	}
 	/* Groups: allowed if one allows it; the first group's denial is reported. */
 	for (int i = 0; i < pol->nrules; i++) {
 		const struct ffpf_pol_rule *r = &pol->rules[i];
@@ -276,7 +312,7 @@ int ffpf_policy_check(const struct ffpf_policy *pol, const struct ffpf_flow *flo
 
 		if (r->kind != FFPF_POL_GROUP || !has_gid(opts, r->who))
 			continue;
-		err = check_rule(pol, r, flow, nflows, first++ ? &none : &d);
+		err = check_rule(pol, r, flow, &a, first++ ? &none : &d);
 		if (!err)
 			return 0;
 	}
@@ -284,13 +320,23 @@ int ffpf_policy_check(const struct ffpf_policy *pol, const struct ffpf_flow *flo
 		return -EPERM;
 	for (int i = 0; i < pol->nrules; i++)
 		if (pol->rules[i].kind == FFPF_POL_DEFAULT)
-			return check_rule(pol, &pol->rules[i], flow, nflows, &d);
+			return check_rule(pol, &pol->rules[i], flow, &a, &d);
 	return deny(&d, "%s: no rule for user %s (uid %u): no user, group or 'user *' section "
 		    "applies", pol->name, user ? user : "?", (unsigned)uid);
 }
 
-int ffpf_policy_enforce(const struct ffpf_flow *flow, const char *path, unsigned nflows)
+void ffpf_policy_trim(struct ffpf_flow *flow, __u32 cap)
 {
+	if (cap && !flow->snaplen_set && flow->rx != FFPF_RX_NONE && flow->snaplen > cap) {
+		pr_info("flow %s: snaplen %u (the policy's cap)\n", flow->name[0] ? flow->name :
+			"(unnamed)", cap);
+		flow->snaplen = cap;
+	}
+}
+
+int ffpf_policy_enforce(struct ffpf_flow *flow, const char *path, unsigned nflows)
+{
+	struct ffpf_policy_grant grant;
 	struct ffpf_policy *pol;
 	gid_t gids[NGROUPS_MAX + 1];
 	char why[512];
@@ -310,11 +356,13 @@ int ffpf_policy_enforce(const struct ffpf_flow *flow, const char *path, unsigned
 	{
 		FFPF_OPTS(ffpf_policy_check_opts, o, .uid = getuid(), .gids = gids,
 			  .ngids = (n < 0 ? 0 : n) + 1, .nflows = nflows, .why = why,
-			  .why_len = sizeof(why));
+			  .why_len = sizeof(why), .group = flow->group, .grant = &grant);
 
 		err = ffpf_policy_check(pol, flow, &o);
 	}
 	ffpf_policy_free(pol);
+	if (!err)
+		ffpf_policy_trim(flow, grant.snaplen_cap);
 	if (err == -EPERM)
 		pr_warn("flow %s refused by policy: %s\n", flow->name[0] ? flow->name : "(unnamed)",
 			why);

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <bpf/libbpf.h>
 
@@ -44,10 +45,43 @@
 #define RX_RESYNC_NS		1000000000LL	/* re-sample MONOTONIC -> REALTIME */
 #define RX_RUN_BATCH		64	/* ffpf_flows_run: packets per flow per round */
 
-/* A flow's membership: its IBuf and the engine it belongs to. */
+/*
+ * A flow group's PBuf in this engine. Flows of one group share one copy of
+ * a packet; each group that wants a packet gets its own copy, and its
+ * descriptors show only its own flows' bits in ffpf_meta.matched.
+ */
+struct rx_pool {
+	char group[FFPF_GROUP_LEN];
+	struct ffpf_pbuf *pb;	/* &pbuf (copy) or the tap's (UMEM) */
+	struct ffpf_pbuf pbuf;
+	bool pbuf_ok;
+	void *mem;		/* copy: the frames, in memfd */
+	size_t mem_len;
+	int memfd;		/* copy: ours; tap: the tap's */
+	__u64 mask;		/* member flows */
+	struct ffpf_ibuf *act[FFPF_MAX_FLOWS];	/* members, packed: deliver's list */
+	int nact;
+	__u64 no_frame;		/* copy: PBuf empty, record lost for the group */
+};
+
+/*
+ * A flow's membership: its IBuf and where its frames live. In the engine's
+ * process (rx != NULL) the IBuf is the producer's; in a daemon's client
+ * (rx == NULL, attached) it is the consumer's side of the daemon's IBuf
+ * over the group's PBuf mapped read-only.
+ */
 struct rx_member {
 	struct ffpf_ibuf ib;	/* first: flow->ibuf points here */
 	struct ffpf_rx *rx;
+	struct rx_pool *pool;
+	struct ffpf_pbuf *pb;	/* where descriptors point */
+	/* attached (client) side */
+	bool attached;
+	struct ffpf_pbuf rpb;	/* over the read-only mapping */
+	void *rmem;
+	size_t rmem_len;
+	int conn_fd;		/* the daemon connection: hung up = flow gone */
+	int poll_fd;		/* epoll of ib.efd and conn_fd: the flow's fd */
 };
 
 struct ffpf_rx {
@@ -62,30 +96,24 @@ struct ffpf_rx {
 	bool thread_ok;
 	atomic_bool stop;
 
-	struct ffpf_ibuf *member[FFPF_MAX_FLOWS];	/* by flow index */
+	struct rx_member *member[FFPF_MAX_FLOWS];	/* by flow index */
 	__u32 snaplen[FFPF_MAX_FLOWS];
 	int nmembers;
-	struct ffpf_ibuf *act[FFPF_MAX_FLOWS];		/* members, packed: deliver's list */
-	int nact;
+	struct rx_pool *pool[FFPF_MAX_FLOWS];		/* packed, in creation order */
+	int npools;
+	__u64 remote;		/* members whose consumer is another process */
 
-	struct ffpf_pbuf *pb;	/* &pbuf (copy) or the tap's (UMEM) */
-
-	/* tap */
+	/* tap: one pool, the UMEM */
 	struct ffpf_tap *tap;
 	__u64 user_high;	/* most frames held in user space, sampled per step */
 
 	/* copy */
 	struct ring_buffer *rb;
-	void *mem;
-	size_t mem_len;
-	struct ffpf_pbuf pbuf;
-	bool pbuf_ok;
 	bool discard;		/* reading what an earlier engine left in the ring */
 	int budget;
 
 	/* Written by whoever holds the lock (the thread, or remove's drain). */
 	__u64 records;		/* copy: ring buffer records read */
-	__u64 no_frame;		/* copy: PBuf empty, record lost for every flow */
 	__u64 bad;		/* copy: malformed record or refused delivery */
 	__u64 step_err;
 	_Atomic __s64 ts_off;	/* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
@@ -154,13 +182,37 @@ static const char *mode_name(enum ffpf_rx_mode m)
 
 /* --- copy mode --------------------------------------------------------- */
 
-/* ring_buffer callback: one record, copied once into a fresh PBuf frame. */
+/* One group's copy of a record: a fresh frame of its PBuf, its flows' bits only. */
+static void rx_copy_pool(struct ffpf_rx *rx, struct rx_pool *p,
+			 const struct ffpf_copy_rec *rec)
+{
+	struct ffpf_meta meta;
+	__u64 addr;
+
+	if (ffpf_pbuf_alloc(p->pb, &addr)) {
+		if (!p->no_frame++)
+			pr_warn("rx: %s: no free PBuf frame%s%s: packets are lost for its flows "
+				"(counted in no_frame) until consumers release theirs\n",
+				rx->ifc->ifname, p->group[0] ? " in group " : "", p->group);
+		return;
+	}
+	memcpy(ffpf_pbuf_data(p->pb, addr), rec->data, rec->caplen);
+	meta = rec->meta;
+	meta.matched &= p->mask;
+	meta.ts_ns += atomic_load_explicit(&rx->ts_off, memory_order_relaxed);
+	if (ffpf_pbuf_deliver(p->pb, addr, rec->caplen, &meta, p->act, p->nact) < 0) {
+		ffpf_pbuf_release(p->pb, addr);
+		if (!rx->bad++)
+			pr_warn("rx: %s: copy record refused by the PBuf: dropped "
+				"(counted in lost)\n", rx->ifc->ifname);
+	}
+}
+
+/* ring_buffer callback: one record, copied once into each group that wants it. */
 static int rx_copy_rec(void *ctx, void *data, size_t size)
 {
 	const struct ffpf_copy_rec *rec = data;
 	struct ffpf_rx *rx = ctx;
-	struct ffpf_meta meta;
-	__u64 addr;
 
 	if (rx->discard)
 		return 0;
@@ -171,21 +223,10 @@ static int rx_copy_rec(void *ctx, void *data, size_t size)
 			pr_warn("rx: %s: malformed copy record (%zu bytes, caplen %u): "
 				"dropped (counted in lost)\n", rx->ifc->ifname, size,
 				size >= sizeof(*rec) ? rec->caplen : 0);
-	} else if (ffpf_pbuf_alloc(rx->pb, &addr)) {
-		if (!rx->no_frame++)
-			pr_warn("rx: %s: no free PBuf frame: packets are lost for every flow "
-				"(counted in no_frame) until consumers release theirs\n",
-				rx->ifc->ifname);
 	} else {
-		memcpy(ffpf_pbuf_data(rx->pb, addr), rec->data, rec->caplen);
-		meta = rec->meta;
-		meta.ts_ns += atomic_load_explicit(&rx->ts_off, memory_order_relaxed);
-		if (ffpf_pbuf_deliver(rx->pb, addr, rec->caplen, &meta, rx->act, rx->nact) < 0) {
-			ffpf_pbuf_release(rx->pb, addr);
-			if (!rx->bad++)
-				pr_warn("rx: %s: copy record refused by the PBuf: dropped "
-					"(counted in lost)\n", rx->ifc->ifname);
-		}
+		for (int i = 0; i < rx->npools; i++)
+			if (rec->meta.matched & rx->pool[i]->mask)
+				rx_copy_pool(rx, rx->pool[i], rec);
 	}
 	return --rx->budget > 0 ? 0 : RX_BUDGET_DONE;
 }
@@ -194,27 +235,11 @@ static int rx_copy_rec(void *ctx, void *data, size_t size)
 static int rx_open_copy(struct ffpf_rx *rx, __u32 snaplen)
 {
 	struct ffpf_iface *ifc = rx->ifc;
-	__u32 fs = RX_MIN_FRAME, nframes;
-	int err;
+	__u32 fs = RX_MIN_FRAME;
 
 	while (fs < snaplen)
 		fs <<= 1;
-	nframes = RX_MEM_MAX / fs < RX_NFRAMES ? RX_MEM_MAX / fs : RX_NFRAMES;
 	rx->frame_size = rx->room = fs;
-	rx->mem_len = (size_t)fs * nframes;
-	rx->mem = mmap(NULL, rx->mem_len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (rx->mem == MAP_FAILED) {
-		rx->mem = NULL;
-		return ffpf_err(errno, "rx: %s: %zu bytes for the PBuf: %s\n", ifc->ifname,
-				rx->mem_len, strerror(errno));
-	}
-	err = ffpf_pbuf_init(&rx->pbuf, rx->mem, fs, nframes, NULL);
-	if (err)
-		return err;
-	rx->pbuf_ok = true;
-	rx->pb = &rx->pbuf;
-
 	rx->rb = ring_buffer__new(ifc->copy_fd, rx_copy_rec, rx, NULL);
 	if (!rx->rb)
 		return ffpf_err(errno, "rx: %s: opening the copy ring buffer: %s\n",
@@ -227,6 +252,41 @@ static int rx_open_copy(struct ffpf_rx *rx, __u32 snaplen)
 	ring_buffer__consume(rx->rb);
 	rx->discard = false;
 	return 0;
+}
+
+/* A group's PBuf: frames in a memfd sealed read-only for everyone but us. */
+static int rx_pool_open_copy(struct ffpf_rx *rx, struct rx_pool *p)
+{
+	__u32 fs = rx->frame_size;
+	__u32 nframes = RX_MEM_MAX / fs < RX_NFRAMES ? RX_MEM_MAX / fs : RX_NFRAMES;
+	int err;
+
+	p->mem_len = (size_t)fs * nframes;
+	p->mem = ffpf_shm_map("ffpf-pbuf", p->mem_len, &p->memfd);
+	if (!p->mem)
+		return ffpf_err(errno, "rx: %s: %zu bytes for the PBuf: %s\n", rx->ifc->ifname,
+				p->mem_len, strerror(errno));
+	err = ffpf_shm_seal_readonly(p->memfd);
+	if (!err)
+		err = ffpf_pbuf_init(&p->pbuf, p->mem, fs, nframes, NULL);
+	if (err)
+		return err;
+	p->pbuf_ok = true;
+	p->pb = &p->pbuf;
+	return 0;
+}
+
+static void rx_pool_free(struct rx_pool *p)
+{
+	if (!p)
+		return;
+	if (p->pbuf_ok)
+		ffpf_pbuf_destroy(&p->pbuf);
+	if (p->mem)
+		munmap(p->mem, p->mem_len);
+	if (p->memfd >= 0 && p->pb == &p->pbuf)
+		close(p->memfd);
+	free(p);
 }
 
 /* --- tap mode ---------------------------------------------------------- */
@@ -256,7 +316,6 @@ static int rx_open_tap(struct ffpf_rx *rx, __u32 snaplen)
 		return err;
 	rx->frame_size = fs;
 	rx->room = fs - RX_XDP_HEADROOM;
-	rx->pb = ffpf_tap_pbuf(rx->tap);
 	return 0;
 }
 
@@ -292,8 +351,8 @@ static void rx_step(struct ffpf_rx *rx)
 		struct ffpf_pbuf_stats ps;
 		__u64 user;
 
-		r = ffpf_tap_poll(rx->tap, 0, rx->act, rx->nact);
-		ffpf_pbuf_get_stats(rx->pb, &ps);
+		r = ffpf_tap_poll(rx->tap, 0, rx->pool[0]->act, rx->pool[0]->nact);
+		ffpf_pbuf_get_stats(rx->pool[0]->pb, &ps);
 		user = rx_user_frames(rx, ps.in_use);
 		if (user > rx->user_high)
 			rx->user_high = user;
@@ -306,6 +365,9 @@ static void rx_step(struct ffpf_rx *rx)
 	if (r < 0 && !rx->step_err++)
 		pr_warn("rx: %s: receiving in %s mode: %s\n", rx->ifc->ifname,
 			mode_name(rx->mode), strerror(-r));
+	/* Frames a client process handed back, even when no packet comes. */
+	for (__u64 m = rx->remote; m; m &= m - 1)
+		ffpf_ibuf_reclaim(&rx->member[__builtin_ctzll(m)]->ib);
 }
 
 static void *rx_thread(void *arg)
@@ -353,21 +415,18 @@ static void rx_free(struct ffpf_rx *rx)
 		atomic_store(&rx->stop, true);
 		pthread_join(rx->thread, NULL);
 	}
-	if (rx->pb) {
+	for (int i = 0; i < rx->npools; i++) {
 		struct ffpf_pbuf_stats ps;
 
-		ffpf_pbuf_get_stats(rx->pb, &ps);
+		ffpf_pbuf_get_stats(rx->pool[i]->pb, &ps);
 		if (rx_user_frames(rx, ps.in_use))
 			pr_warn("rx: %s: %llu PBuf frames still held when the engine stops\n",
 				rx->ifc->ifname,
 				(unsigned long long)rx_user_frames(rx, ps.in_use));
+		rx_pool_free(rx->pool[i]);
 	}
 	ffpf_tap_close(rx->tap);
 	ring_buffer__free(rx->rb);
-	if (rx->pbuf_ok)
-		ffpf_pbuf_destroy(&rx->pbuf);
-	if (rx->mem)
-		munmap(rx->mem, rx->mem_len);
 	pthread_mutex_destroy(&rx->lock);
 	free(rx);
 }
@@ -418,25 +477,33 @@ static int rx_start(struct ffpf_iface *ifc, const struct ffpf_flow *flow,
 	}
 	if (rx->mode == FFPF_RX_COPY)
 		__atomic_store_n(&ifc->ctl->copy, 1, __ATOMIC_SEQ_CST);
-	pr_debug("rx: %s: %s mode, %u frames of %u bytes\n", ifc->ifname,
-		 mode_name(rx->mode), rx->pb->nframes, rx->frame_size);
+	pr_debug("rx: %s: %s mode, frames of %u bytes\n", ifc->ifname,
+		 mode_name(rx->mode), rx->frame_size);
 	*out = rx;
 	return 0;
 }
 
-/* Under the lock: deliver's packed list and ctl->snaplen follow the members. */
+/* Under the lock: the pools' packed lists and ctl->snaplen follow the members. */
 static void rx_members_changed(struct ffpf_rx *rx)
 {
 	__u32 snap = 0;
 
-	rx->nact = 0;
+	for (int k = 0; k < rx->npools; k++) {
+		rx->pool[k]->nact = 0;
+		rx->pool[k]->mask = 0;
+	}
 	for (int i = 0; i < FFPF_MAX_FLOWS; i++) {
-		if (!rx->member[i])
+		struct rx_member *m = rx->member[i];
+
+		if (!m)
 			continue;
-		rx->act[rx->nact++] = rx->member[i];
+		m->pool->act[m->pool->nact++] = &m->ib;
+		m->pool->mask |= 1ULL << i;
 		if (rx->snaplen[i] > snap)
 			snap = rx->snaplen[i];
 	}
+	if (rx->tap && rx->npools)
+		ffpf_tap_set_mask(rx->tap, rx->pool[0]->mask);
 	if (snap)
 		__atomic_store_n(&rx->ifc->ctl->snaplen, snap, __ATOMIC_SEQ_CST);
 }
@@ -455,13 +522,70 @@ static int rx_check_join(const struct ffpf_rx *rx, const struct ffpf_flow *flow)
 				"(%u bytes per packet, sized by its first rx flow); use a "
 				"snaplen <= %u, or create the flow with the largest snaplen "
 				"first\n", flow->name, flow->snaplen, ifn, rx->room, rx->room);
+	if (rx->tap && rx->npools && strcmp(rx->pool[0]->group, flow->group))
+		return ffpf_err(EBUSY, "flow %s: %s is tapped for flow group '%s': the UMEM "
+				"is that group's PBuf, and groups share nothing; use copy "
+				"mode for group '%s'\n", flow->name, ifn, rx->pool[0]->group,
+				flow->group);
 	return 0;
+}
+
+/* The flow's group's pool, made if it is the group's first flow here. */
+static int rx_pool_get(struct ffpf_rx *rx, const char *group, struct rx_pool **out)
+{
+	struct rx_pool *p;
+	int err;
+
+	for (int i = 0; i < rx->npools; i++)
+		if (!strcmp(rx->pool[i]->group, group)) {
+			*out = rx->pool[i];
+			return 0;
+		}
+	if (rx->npools == FFPF_MAX_FLOWS || (rx->tap && rx->npools))
+		return -EBUSY;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->memfd = -1;
+	snprintf(p->group, sizeof(p->group), "%s", group);
+	if (rx->tap) {
+		p->pb = ffpf_tap_pbuf(rx->tap);
+		p->memfd = ffpf_tap_memfd(rx->tap);
+	} else {
+		err = rx_pool_open_copy(rx, p);
+		if (err) {
+			rx_pool_free(p);
+			return err;
+		}
+	}
+	rx_lock(rx);
+	rx->pool[rx->npools++] = p;
+	rx_unlock(rx);
+	*out = p;
+	return 0;
+}
+
+/* Under the lock: a pool without members goes (copy mode; tap keeps its UMEM's). */
+static void rx_pool_put(struct ffpf_rx *rx, struct rx_pool *p)
+{
+	int i;
+
+	if (p->nact || rx->tap)
+		return;
+	for (i = 0; i < rx->npools && rx->pool[i] != p; i++)
+		;
+	if (i == rx->npools)
+		return;
+	memmove(&rx->pool[i], &rx->pool[i + 1], (rx->npools - i - 1) * sizeof(rx->pool[0]));
+	rx->npools--;
+	rx_pool_free(p);
 }
 
 int ffpf_rx_add(struct ffpf_flow *flow)
 {
 	struct ffpf_iface *ifc;
 	struct rx_member *m;
+	struct rx_pool *pool;
 	struct ffpf_rx *rx;
 	bool fresh = false;
 	int err;
@@ -491,27 +615,37 @@ int ffpf_rx_add(struct ffpf_flow *flow)
 		ifc->rx = rx;
 		fresh = true;
 	}
+	err = rx_pool_get(rx, flow->group, &pool);
+	if (err)
+		goto fail;
 
 	/* struct ffpf_ibuf has cache-line aligned members: calloc would not do. */
 	m = aligned_alloc(FFPF_IBUF_CACHELINE, (sizeof(*m) + FFPF_IBUF_CACHELINE - 1) &
 			  ~(size_t)(FFPF_IBUF_CACHELINE - 1));
 	if (!m) {
 		err = -ENOMEM;
-		goto fail;
+		goto fail_pool;
 	}
 	memset(m, 0, sizeof(*m));
-	err = ffpf_ibuf_init(&m->ib, flow->ibuf_size, flow->idx);
+	err = flow->remote_consumer ?
+	      ffpf_ibuf_init_remote(&m->ib, flow->ibuf_size, flow->idx, pool->pb) :
+	      ffpf_ibuf_init(&m->ib, flow->ibuf_size, flow->idx);
 	if (err) {
 		free(m);
-		goto fail;
+		goto fail_pool;
 	}
 	m->ib.snaplen = flow->snaplen;
 	m->rx = rx;
+	m->pool = pool;
+	m->pb = pool->pb;
+	m->conn_fd = m->poll_fd = -1;
 
 	rx_lock(rx);
-	rx->member[flow->idx] = &m->ib;
+	rx->member[flow->idx] = m;
 	rx->snaplen[flow->idx] = flow->snaplen;
 	rx->nmembers++;
+	if (flow->remote_consumer)
+		rx->remote |= 1ULL << flow->idx;
 	rx_members_changed(rx);
 	rx_unlock(rx);
 	flow->ibuf = &m->ib;
@@ -519,6 +653,10 @@ int ffpf_rx_add(struct ffpf_flow *flow)
 	__atomic_fetch_or(&ifc->ctl->rx, 1ULL << flow->idx, __ATOMIC_SEQ_CST);
 	return 0;
 
+fail_pool:
+	rx_lock(rx);
+	rx_pool_put(rx, pool);
+	rx_unlock(rx);
 fail:
 	if (fresh) {
 		ifc->rx = NULL;
@@ -527,16 +665,21 @@ fail:
 	return err;
 }
 
+static void rx_detach(struct ffpf_flow *flow);
+
 void ffpf_rx_remove(struct ffpf_flow *flow)
 {
 	struct ffpf_iface *ifc;
 	struct rx_member *m;
 	struct ffpf_rx *rx;
-	__u32 n;
 
 	if (!flow || !flow->ibuf)
 		return;
 	m = (struct rx_member *)flow->ibuf;
+	if (m->attached) {
+		rx_detach(flow);
+		return;
+	}
 	rx = m->rx;
 	ifc = rx->ifc;
 
@@ -546,6 +689,7 @@ void ffpf_rx_remove(struct ffpf_flow *flow)
 	rx->member[flow->idx] = NULL;
 	rx->snaplen[flow->idx] = 0;
 	rx->nmembers--;
+	rx->remote &= ~(1ULL << flow->idx);
 	rx_members_changed(rx);
 	/*
 	 * Hand on what the kernel already sent up, before a later flow can
@@ -553,12 +697,11 @@ void ffpf_rx_remove(struct ffpf_flow *flow)
 	 */
 	if (rx->nmembers)
 		rx_step(rx);
+	/* The thread cannot reach the IBuf any more: give its frames back. */
+	ffpf_ibuf_drain(&m->ib, m->pb);
+	rx_pool_put(rx, m->pool);
 	rx_unlock(rx);
 
-	/* The thread cannot reach the IBuf any more: give its frames back. */
-	n = ffpf_ibuf_count(&m->ib);
-	if (n)
-		ffpf_ibuf_release_batch(&m->ib, rx->pb, n);
 	ffpf_ibuf_destroy(&m->ib);
 	free(m);
 	flow->ibuf = NULL;
@@ -567,6 +710,128 @@ void ffpf_rx_remove(struct ffpf_flow *flow)
 		ifc->rx = NULL;
 		rx_free(rx);
 	}
+}
+
+int ffpf_rx_export(const struct ffpf_flow *flow, struct ffpf_rx_export *e)
+{
+	struct rx_member *m = flow && flow->ibuf ? (struct rx_member *)flow->ibuf : NULL;
+
+	if (!m || m->attached || !m->ib.shadow)
+		return -EINVAL;
+	e->pbuf_fd = m->pool->memfd;
+	e->pbuf_size = (__u64)m->pb->nframes * m->pb->frame_size;
+	e->frame_size = m->pb->frame_size;
+	e->ring_fd = m->ib.memfd;
+	e->ring_size = m->ib.ring_len;
+	e->capacity = m->ib.capacity;
+	e->efd = m->ib.efd;
+	return 0;
+}
+
+int ffpf_rx_pools(const struct ffpf_flow *flow, ffpf_rx_pool_fn fn, void *ctx)
+{
+	struct ffpf_rx *rx = flow && flow->iface ? flow->iface->rx : NULL;
+
+	if (!rx)
+		return 0;
+	rx_lock(rx);
+	for (int i = 0; i < rx->npools; i++) {
+		struct rx_pool *p = rx->pool[i];
+		struct ffpf_pbuf_stats ps;
+
+		ffpf_pbuf_get_stats(p->pb, &ps);
+		fn(p->group, __builtin_popcountll(p->mask), &ps, ctx);
+	}
+	rx_unlock(rx);
+	return rx->npools;
+}
+
+/* --- the client's side of a daemon's flow ----------------------------------- */
+
+int ffpf_rx_attach(struct ffpf_flow *flow, const struct ffpf_rx_export *e, int conn_fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct rx_member *m;
+	__u32 nframes;
+	int err;
+
+	if (flow->ibuf || !e->frame_size || e->pbuf_size % e->frame_size ||
+	    e->pbuf_size / e->frame_size == 0 || e->pbuf_size / e->frame_size > (1U << 24)) {
+		err = -EINVAL;
+		goto fail_fds;
+	}
+	nframes = e->pbuf_size / e->frame_size;
+	m = aligned_alloc(FFPF_IBUF_CACHELINE, (sizeof(*m) + FFPF_IBUF_CACHELINE - 1) &
+			  ~(size_t)(FFPF_IBUF_CACHELINE - 1));
+	if (!m) {
+		err = -ENOMEM;
+		goto fail_fds;
+	}
+	memset(m, 0, sizeof(*m));
+	m->attached = true;
+	m->conn_fd = conn_fd;
+	m->poll_fd = -1;
+	/* Read-only: the PBuf is shared with the group, the daemon writes it. */
+	m->rmem = mmap(NULL, e->pbuf_size, PROT_READ, MAP_SHARED, e->pbuf_fd, 0);
+	close(e->pbuf_fd);
+	if (m->rmem == MAP_FAILED) {
+		err = -errno;
+		m->rmem = NULL;
+		close(e->ring_fd);
+		close(e->efd);
+		free(m);
+		return err;
+	}
+	m->rmem_len = e->pbuf_size;
+	err = ffpf_ibuf_attach(&m->ib, e->ring_fd, e->ring_size, e->capacity, flow->idx, e->efd);
+	if (!err)
+		err = ffpf_pbuf_init(&m->rpb, m->rmem, e->frame_size, nframes, NULL);
+	if (!err) {
+		m->pb = &m->rpb;
+		m->poll_fd = epoll_create1(EPOLL_CLOEXEC);
+		if (m->poll_fd < 0)
+			err = -errno;
+	}
+	/* The flow's fd: readable on a packet, and when the daemon goes away. */
+	ev.data.fd = m->ib.efd;
+	if (!err && epoll_ctl(m->poll_fd, EPOLL_CTL_ADD, m->ib.efd, &ev))
+		err = -errno;
+	ev.events = EPOLLRDHUP;
+	ev.data.fd = conn_fd;
+	if (!err && epoll_ctl(m->poll_fd, EPOLL_CTL_ADD, conn_fd, &ev))
+		err = -errno;
+	flow->ibuf = &m->ib;
+	if (err)
+		rx_detach(flow);
+	return err;
+
+fail_fds:
+	close(e->pbuf_fd);
+	close(e->ring_fd);
+	close(e->efd);
+	return err;
+}
+
+static void rx_detach(struct ffpf_flow *flow)
+{
+	struct rx_member *m = (struct rx_member *)flow->ibuf;
+
+	if (m->poll_fd >= 0)
+		close(m->poll_fd);
+	ffpf_ibuf_destroy(&m->ib);
+	ffpf_pbuf_destroy(&m->rpb);
+	if (m->rmem)
+		munmap(m->rmem, m->rmem_len);
+	free(m);
+	flow->ibuf = NULL;
+}
+
+/* A client's flow whose daemon hung up: nothing more will come. */
+static bool rx_gone(const struct rx_member *m)
+{
+	struct pollfd p = { .fd = m->conn_fd, .events = POLLRDHUP };
+
+	return m->attached && poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 /* --- public API ---------------------------------------------------------- */
@@ -579,8 +844,11 @@ static struct rx_member *flow_member(const struct ffpf_flow *flow)
 static void to_packet(const struct ffpf_flow *flow, struct ffpf_pbuf *pb,
 		      const struct ffpf_ibuf_desc *d, struct ffpf_packet *p)
 {
+	__u64 room = pb->frame_size - d->addr % pb->frame_size;
+
+	/* A descriptor never points outside the PBuf, even from a daemon. */
 	p->data = ffpf_pbuf_data(pb, d->addr);
-	p->caplen = d->len;
+	p->caplen = !p->data ? 0 : d->len < room ? d->len : room;
 	p->wire_len = d->meta.wire_len;
 	p->ts_ns = d->meta.ts_ns;
 	p->matched = d->meta.matched;
@@ -612,7 +880,15 @@ int ffpf_flow_fd(const struct ffpf_flow *flow)
 {
 	struct rx_member *m = flow_member(flow);
 
-	return m ? ffpf_ibuf_fd(&m->ib) : -EINVAL;
+	if (!m)
+		return -EINVAL;
+	return m->attached ? m->poll_fd : ffpf_ibuf_fd(&m->ib);
+}
+
+/* The frames' PBuf for a release: none for a client (the daemon reclaims them). */
+static struct ffpf_pbuf *release_pb(const struct rx_member *m)
+{
+	return m->attached ? NULL : m->pb;
 }
 
 int ffpf_flow_peek_batch(struct ffpf_flow *flow, struct ffpf_packet *pkts, int max)
@@ -633,13 +909,16 @@ again:
 		if (n <= 0)
 			break;
 		for (int i = 0; i < n; i++)
-			to_packet(flow, m->rx->pb, &d[i], &pkts[got + i]);
+			to_packet(flow, m->pb, &d[i], &pkts[got + i]);
 		got += n;
 		if (n < want)
 			break;
 	}
 	if (!got && !rx_found_empty(&m->ib))
 		goto again;
+	if (!got && rx_gone(m))
+		return ffpf_err(ECONNRESET, "flow %s: the ffpf-bpf daemon closed the connection "
+				"(stopped or restarted): the flow is gone\n", flow->name);
 	return got;
 }
 
@@ -659,7 +938,7 @@ int ffpf_flow_release(struct ffpf_flow *flow, int n)
 
 	if (!m || n < 0)
 		return -EINVAL;
-	return ffpf_ibuf_release_batch(&m->ib, m->rx->pb, n);
+	return ffpf_ibuf_release_batch(&m->ib, release_pb(m), n);
 }
 
 /* Up to RX_RUN_BATCH packets of one flow through @fn; each released after its call. */
@@ -672,9 +951,9 @@ static int run_batch(struct ffpf_flow *flow, ffpf_packet_fn fn, void *ctx, int *
 
 	n = ffpf_ibuf_peek_batch(&m->ib, d, RX_RUN_BATCH);
 	for (int i = 0; i < n; i++) {
-		to_packet(flow, m->rx->pb, &d[i], &pkt);
+		to_packet(flow, m->pb, &d[i], &pkt);
 		ret = fn(flow, &pkt, ctx);
-		ffpf_ibuf_release(&m->ib, m->rx->pb);
+		ffpf_ibuf_release(&m->ib, release_pb(m));
 		(*busy)++;
 		if (ret)
 			return ret;
@@ -724,6 +1003,13 @@ int ffpf_flows_run(struct ffpf_flow **flows, int n, ffpf_packet_fn fn,
 				busy++;
 		if (busy)
 			continue;
+		for (int i = 0; i < n && !ret; i++)
+			if (rx_gone(flow_member(flows[i])))
+				ret = ffpf_err(ECONNRESET, "flow %s: the ffpf-bpf daemon closed the "
+					       "connection (stopped or restarted): the flow is "
+					       "gone\n", flows[i]->name);
+		if (ret)
+			break;
 		wait = deadline < 0 ? -1 : (int)(deadline - now_ms());
 		if (wait < -1)
 			wait = 0;
@@ -747,13 +1033,17 @@ int ffpf_flow_rx_stats(const struct ffpf_flow *flow, struct ffpf_rx_stats *st)
 	struct ffpf_rx *rx;
 	int err;
 
+	if (flow && flow->remote)
+		return ffpf_remote_rx_stats(flow, st);
 	if (!m || !st)
 		return -EINVAL;
 	rx = m->rx;
 	err = ffpf_percpu_sum(rx->ifc->rstats_fd, 0, &rc, sizeof(rc));
 	if (err)
 		return err;
+	rx_lock(rx);	/* a remote IBuf's producer counters are the thread's */
 	ffpf_ibuf_get_stats(&m->ib, &is);
+	rx_unlock(rx);
 	full.received = is.pushed;
 	full.dropped = is.dropped;
 	full.released = is.consumed;
@@ -763,7 +1053,7 @@ int ffpf_flow_rx_stats(const struct ffpf_flow *flow, struct ffpf_rx_stats *st)
 
 	rx_lock(rx);
 	full.snaplen = __atomic_load_n(&rx->ifc->ctl->snaplen, __ATOMIC_ACQUIRE);
-	ffpf_pbuf_get_stats(rx->pb, &ps);
+	ffpf_pbuf_get_stats(m->pb, &ps);
 	if (rx->tap)
 		err = ffpf_tap_stats(rx->tap, &ts);
 	full.frames = ps.nframes;
@@ -778,7 +1068,7 @@ int ffpf_flow_rx_stats(const struct ffpf_flow *flow, struct ffpf_rx_stats *st)
 	} else {
 		full.records = rx->records;
 		full.lost = rc.copy_lost + rx->bad;
-		full.no_frame = rx->no_frame;
+		full.no_frame = m->pool->no_frame;
 		full.frames_in_use = ps.in_use;
 		full.frames_high_water = ps.high_water;
 	}

@@ -39,4 +39,40 @@ int ffpf_rx_add(struct ffpf_flow *flow);
  */
 void ffpf_rx_remove(struct ffpf_flow *flow);
 
+/* What a daemon hands a client so it can read a flow's packets itself. */
+struct ffpf_rx_export {
+	int pbuf_fd;		/* the group's PBuf (memfd sealed read-only) */
+	__u64 pbuf_size;
+	__u32 frame_size;
+	int ring_fd;		/* the flow's IBuf ring (memfd, read-write) */
+	__u64 ring_size;
+	__u32 capacity;
+	int efd;		/* the IBuf's eventfd */
+};
+
+/*
+ * Daemon side: the fds and sizes of @flow's IBuf and PBuf (not dup'ed;
+ * valid while the flow is open). The flow must have been instantiated
+ * with flow->remote_consumer set. -EINVAL otherwise.
+ */
+int ffpf_rx_export(const struct ffpf_flow *flow, struct ffpf_rx_export *e);
+
+/*
+ * Client side: make @flow (a daemon's flow, flow->remote set, flow->idx
+ * its slot) read packets from the daemon's IBuf: maps the PBuf read-only
+ * and the ring read-write. Takes ownership of the three fds in @e, also
+ * on failure. ffpf_rx_remove() undoes it. @conn_fd is the daemon
+ * connection: when it hangs up, peek and ffpf_flows_run() say so.
+ */
+int ffpf_rx_attach(struct ffpf_flow *flow, const struct ffpf_rx_export *e, int conn_fd);
+
+/* For a daemon's status: every flow group's PBuf on @flow's datapath. */
+struct ffpf_pbuf_stats;
+typedef void (*ffpf_rx_pool_fn)(const char *group, int nflows,
+				const struct ffpf_pbuf_stats *ps, void *ctx);
+int ffpf_rx_pools(const struct ffpf_flow *flow, ffpf_rx_pool_fn fn, void *ctx);
+
+/* remote.c: the rx counters of a flow that lives in the daemon. */
+int ffpf_remote_rx_stats(const struct ffpf_flow *flow, struct ffpf_rx_stats *st);
+
 #endif /* FFPF_RX_H */

@@ -40,6 +40,7 @@ struct ffpf_tap {
 	struct ffpf_iface *ifc;
 	void *area;
 	size_t area_len;
+	int memfd;		/* the UMEM's memory, for sharing it read-only */
 	struct xsk_umem *umem;
 	struct ffpf_pbuf pb;
 	bool pb_ok;
@@ -52,6 +53,7 @@ struct ffpf_tap {
 	__u64 rx_packets, rx_bytes, meta_bad, deliver_err, fill_frames;
 	_Atomic __u64 on_free;
 	_Atomic __s64 ts_off;	/* added to meta.ts_ns before delivery */
+	_Atomic __u64 mask;	/* flows whose bits meta.matched may show */
 };
 
 /* Number of RX queues of @ifname in the caller's network namespace. */
@@ -163,6 +165,8 @@ static void tap_destroy(struct ffpf_tap *tap)
 		ffpf_pbuf_destroy(&tap->pb);
 	if (tap->area)
 		munmap(tap->area, tap->area_len);
+	if (tap->memfd >= 0)
+		close(tap->memfd);
 	free(tap);
 }
 
@@ -188,6 +192,8 @@ int ffpf_tap_open(struct ffpf_iface *ifc, const struct ffpf_tap_opts *opts,
 	if (!tap)
 		return -ENOMEM;
 	tap->ifc = ifc;
+	tap->memfd = -1;
+	atomic_init(&tap->mask, ~0ULL);
 	tap->nframes = opts && opts->nframes ? opts->nframes : 4096;
 	tap->frame_size = opts && opts->frame_size ? opts->frame_size : XSK_UMEM__DEFAULT_FRAME_SIZE;
 	tap->ring_size = opts && opts->ring_size ? opts->ring_size : 2048;
@@ -199,10 +205,9 @@ int ffpf_tap_open(struct ffpf_iface *ifc, const struct ffpf_tap_opts *opts,
 	}
 
 	tap->area_len = (size_t)tap->nframes * tap->frame_size;
-	tap->area = mmap(NULL, tap->area_len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (tap->area == MAP_FAILED) {
-		tap->area = NULL;
+	/* A memfd, so a daemon can hand the PBuf to its clients read-only. */
+	tap->area = ffpf_shm_map("ffpf-pbuf", tap->area_len, &tap->memfd);
+	if (!tap->area) {
 		err = -errno;
 		goto fail;
 	}
@@ -268,6 +273,13 @@ int ffpf_tap_open(struct ffpf_iface *ifc, const struct ffpf_tap_opts *opts,
 		tap->nsocks++;
 	}
 
+	/* The UMEM is registered: from now on only our mapping may write it. */
+	err = ffpf_shm_seal_readonly(tap->memfd);
+	if (err) {
+		pr_warn("tap: %s: sealing the UMEM: %s\n", ifc->ifname, strerror(-err));
+		goto fail;
+	}
+
 	/* Frames into the fill rings before any packet can be redirected. */
 	refill(tap);
 
@@ -318,6 +330,7 @@ static int rx_one(struct ffpf_tap *tap, struct tap_sock *s,
 			continue;
 		}
 		memcpy(&meta, (unsigned char *)tap->area + addr - META_LEN, sizeof(meta));
+		meta.matched &= atomic_load_explicit(&tap->mask, memory_order_relaxed);
 		meta.ts_ns += atomic_load_explicit(&tap->ts_off, memory_order_relaxed);
 		rc = ffpf_pbuf_deliver(&tap->pb, addr, d->len, &meta, ibufs, n);
 		if (rc < 0) {
@@ -385,6 +398,16 @@ void ffpf_tap_set_ts_offset(struct ffpf_tap *tap, __s64 off)
 __u64 ffpf_tap_kernel_frames(const struct ffpf_tap *tap)
 {
 	return tap ? tap->fill_frames - tap->rx_packets : 0;
+}
+
+int ffpf_tap_memfd(const struct ffpf_tap *tap)
+{
+	return tap->memfd;
+}
+
+void ffpf_tap_set_mask(struct ffpf_tap *tap, __u64 mask)
+{
+	atomic_store_explicit(&tap->mask, mask, memory_order_relaxed);
 }
 
 struct ffpf_pbuf *ffpf_tap_pbuf(struct ffpf_tap *tap)

@@ -101,6 +101,10 @@ __u64 ffpf_tap_kernel_frames(const struct ffpf_tap *tap);
 
 /* The PBuf over the UMEM: consumers read and release through it. */
 struct ffpf_pbuf *ffpf_tap_pbuf(struct ffpf_tap *tap);
+/* The UMEM's memfd (sealed read-only for everyone but us once the sockets are up). */
+int ffpf_tap_memfd(const struct ffpf_tap *tap);
+/* Only these flows' bits reach the IBufs in ffpf_meta.matched (default: all). */
+void ffpf_tap_set_mask(struct ffpf_tap *tap, __u64 mask);
 
 int ffpf_tap_stats(struct ffpf_tap *tap, struct ffpf_tap_stats *st);
 
