@@ -105,7 +105,9 @@ enum ffpf_msg_attr_type {
 };
 
 #define FFPF_MSG_BLOB_MAX	1024
+#ifndef FFPF_GROUP_LEN
 #define FFPF_GROUP_LEN		64
+#endif
 
 enum ffpf_msg_access { FFPF_ACCESS_NONE = 0, FFPF_ACCESS_READ = 1, FFPF_ACCESS_WRITE = 2 };
 
