@@ -5,7 +5,12 @@
  *
  * Transport: an AF_UNIX SOCK_SEQPACKET socket, so one recvmsg() is one
  * message and framing is the kernel's. A message is a fixed header and a
- * list of attributes (type, length, value; values padded to 4 bytes). A
+ * list of attributes (type, length, value; values padded to 4 bytes, the
+ * last one's padding included in the length). Type FFPF_A_UNSPEC with no
+ * value is an alignment filler (it may repeat and is ignored): FFPF_A_RING
+ * holds __u64s and is read in place, so its value must start 8-byte
+ * aligned from the message's start, and ffpf_msg_put() puts a filler
+ * before it when needed. A
  * reply has the request's type with FFPF_MSG_REPLY set, the request's seq,
  * and err (0 or a negative errno); on error it carries FFPF_A_MESSAGE, the
  * library's explanation. Only replies carry file descriptors (SCM_RIGHTS):
@@ -151,12 +156,18 @@ struct ffpf_msg {
  * replies are checked against the same per-type table of allowed and
  * required attributes (a reply may also carry FFPF_A_MESSAGE; an error
  * reply need carry nothing else). @buf must stay alive and unchanged
- * while @out is used, and be 4-byte aligned.
+ * while @out is used, and be 8-byte aligned (struct ffpf_msg_buf is).
+ * Strings are at most their attribute's limit, NUL included (IFNAME:
+ * IF_NAMESIZE), with no NUL before the last byte; only NAME, GROUP and
+ * ARGS may be empty. A request has err 0, and flow 0 (HELLO, CREATE,
+ * LIST) or > 0 (the others); a reply has err 0..-4095.
  * Returns 0, or -EBADMSG (malformed: bad magic, length, attribute bounds,
  * padding, string without NUL or too long, wrong size of a fixed
- * attribute, duplicate), -EPROTO (a version we do not speak), -EOPNOTSUPP
- * (unknown message type), -EINVAL (an attribute the type does not allow,
- * or a required one missing), with a one-line reason in @why (may be NULL).
+ * attribute, misaligned RING, duplicate, err out of range), -EPROTO (a
+ * version we do not speak), -EOPNOTSUPP (unknown message type), -EINVAL
+ * (an attribute the type does not allow, a required one missing, a flow
+ * handle the type does not take), with a one-line reason in @why (may be
+ * NULL). On error *@out is partly written: do not use it. Prints nothing.
  */
 int ffpf_msg_parse(const void *buf, size_t len, struct ffpf_msg *out,
 		   char *why, size_t why_len);
@@ -173,7 +184,10 @@ struct ffpf_msg_buf {
 
 /* Start a message: header filled, len = sizeof(hdr). */
 void ffpf_msg_init(struct ffpf_msg_buf *b, __u16 type, __u32 seq, __s32 flow, __s32 err);
-/* Append an attribute (@len bytes of @val, padded). -E2BIG sets overflow. */
+/*
+ * Append an attribute (@len bytes of @val, padded; RING after a filler if
+ * needed). -E2BIG sets overflow, and every later put fails too.
+ */
 int ffpf_msg_put(struct ffpf_msg_buf *b, __u16 type, const void *val, size_t len);
 int ffpf_msg_put_str(struct ffpf_msg_buf *b, __u16 type, const char *s);	/* NUL included */
 int ffpf_msg_put_u32(struct ffpf_msg_buf *b, __u16 type, __u32 v);
@@ -195,7 +209,8 @@ int ffpf_msg_send(int fd, const struct ffpf_msg_buf *b, const int *fds, int nfds
  * with it go into @fds (up to @max_fds, *@nfds set); any beyond @max_fds,
  * and all of them when @fds is NULL, are closed. Returns the message's
  * length, 0 on orderly shutdown (peer closed), -EMSGSIZE if the message
- * was longer than FFPF_MSG_MAX (it is discarded), -errno otherwise.
+ * was longer than FFPF_MSG_MAX or its control data did not fit (it is
+ * discarded, its descriptors closed), -errno otherwise.
  * Received fds are O_CLOEXEC (MSG_CMSG_CLOEXEC).
  */
 ssize_t ffpf_msg_recv(int fd, struct ffpf_msg_buf *b, int *fds, int max_fds, int *nfds);
