@@ -14,6 +14,7 @@ LIBDIR    ?= $(PREFIX)/lib
 INCDIR    ?= $(PREFIX)/include
 BINDIR    ?= $(PREFIX)/sbin
 MANDIR    ?= $(PREFIX)/share/man
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
 PCDIR     ?= $(LIBDIR)/pkgconfig
 
 OUT       := build
@@ -277,7 +278,8 @@ vmlinux:
 
 install: lib cmd
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/ffpf $(DESTDIR)$(PCDIR) \
-		$(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+		$(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(SYSTEMDDIR)
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
 	ln -sf libffpfbpf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libffpfbpf.so.$(SOVERSION)
@@ -286,12 +288,16 @@ install: lib cmd
 	$(call gen_pc,user/lib/libffpfbpf.pc.in,$(DESTDIR)$(PCDIR)/libffpfbpf.pc)
 	install -m 755 $(CMD) $(DESTDIR)$(BINDIR)/
 	install -m 644 docs/ffpf-bpf.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 docs/ffpf-bpf-daemon.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 docs/ffpf-bpf-policy.5 $(DESTDIR)$(MANDIR)/man5/
+	sed 's|/usr/local/sbin|$(BINDIR)|' tools/ffpf-bpf.service > $(DESTDIR)$(SYSTEMDDIR)/ffpf-bpf.service
+	chmod 644 $(DESTDIR)$(SYSTEMDDIR)/ffpf-bpf.service
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libffpfbpf.* $(DESTDIR)$(PCDIR)/libffpfbpf.pc \
 		$(DESTDIR)$(BINDIR)/ffpf-bpf $(DESTDIR)$(MANDIR)/man8/ffpf-bpf.8 \
-		$(DESTDIR)$(MANDIR)/man5/ffpf-bpf-policy.5
+		$(DESTDIR)$(MANDIR)/man5/ffpf-bpf-policy.5 \
+		$(DESTDIR)$(MANDIR)/man8/ffpf-bpf-daemon.8 $(DESTDIR)$(SYSTEMDDIR)/ffpf-bpf.service
 	rm -rf $(DESTDIR)$(INCDIR)/ffpf
 
 $(OUT) $(OUT)/bpf $(OUT)/skel $(OUT)/lib $(OUT)/cmd $(OUT)/tests:
