@@ -48,6 +48,7 @@ struct dflow {
 	struct dflow *next;
 	struct ffpf_flow *flow;
 	__s32 handle;
+	char name[FFPF_NAME_LEN];	/* the client's name; the datapath's is NAME.HANDLE */
 	struct ffpf_policy_grant grant;
 };
 
@@ -260,8 +261,9 @@ static bool reply_err(struct client *c, const struct ffpf_msg_hdr *req, int err,
 static bool do_create(struct client *c, const struct ffpf_msg *m)
 {
 	FFPF_OPTS(ffpf_flow_opts, o, .daemon = "off");
-	char group[FFPF_GROUP_LEN];
+	char group[FFPF_GROUP_LEN], dpname[FFPF_NAME_LEN];
 	struct dflow *f;
+	__s32 handle;
 
 	if (c->nflows >= D_MAX_FLOWS)
 		return reply_err(c, &m->hdr, -ENOSPC, "ffpf-bpf daemon: %d flows on one "
@@ -270,8 +272,14 @@ static bool do_create(struct client *c, const struct ffpf_msg *m)
 		snprintf(group, sizeof(group), "%s", m->str[FFPF_A_GROUP]);
 	else
 		snprintf(group, sizeof(group), "user:%.58s", c->user);
-	o.name = FFPF_MSG_HAS(m, FFPF_A_NAME) && m->str[FFPF_A_NAME][0] ? m->str[FFPF_A_NAME]
-									: NULL;
+	/*
+	 * Flow names are per datapath, and the datapath is everyone's here:
+	 * the handle keeps one client's "web" from colliding with another's.
+	 */
+	handle = d.next_handle + 1 > 0 ? d.next_handle + 1 : 1;
+	snprintf(dpname, sizeof(dpname), "%.20s.%d", FFPF_MSG_HAS(m, FFPF_A_NAME) &&
+		 m->str[FFPF_A_NAME][0] ? m->str[FFPF_A_NAME] : "flow", handle);
+	o.name = dpname;
 	o.hook = m->u32[FFPF_A_HOOK];
 	o.rx = m->u32[FFPF_A_RX];
 	o.snaplen = m->u32[FFPF_A_SNAPLEN];
@@ -289,21 +297,27 @@ static bool do_create(struct client *c, const struct ffpf_msg *m)
 	}
 	/* Its packets go to another process: the IBuf keeps its own books. */
 	f->flow->remote_consumer = f->flow->rx != FFPF_RX_NONE;
-	f->handle = ++d.next_handle > 0 ? d.next_handle : (d.next_handle = 1);
+	f->handle = d.next_handle = handle;
+	if (FFPF_MSG_HAS(m, FFPF_A_NAME) && m->str[FFPF_A_NAME][0])
+		snprintf(f->name, sizeof(f->name), "%s", m->str[FFPF_A_NAME]);
+	else
+		snprintf(f->name, sizeof(f->name), "flow%d", handle);
 	f->next = c->flows;
 	c->flows = f;
 	c->nflows++;
 	reply_start(&m->hdr, f->handle, 0);
-	ffpf_msg_put_str(&d.rep, FFPF_A_NAME, ffpf_flow_name(f->flow));
+	ffpf_msg_put_str(&d.rep, FFPF_A_NAME, f->name);
 	return reply_send(c, NULL, 0);
 }
 
-static void fill_info(const struct ffpf_flow *flow, struct ffpf_msg_info *info)
+static void fill_info(const struct dflow *f, struct ffpf_msg_info *info)
 {
+	const struct ffpf_flow *flow = f->flow;
+
 	memset(info, 0, sizeof(*info));
 	info->nfilters = ffpf_flow_nfilters(flow);
 	info->hook = ffpf_flow_hook(flow);
-	snprintf(info->name, sizeof(info->name), "%s", ffpf_flow_name(flow));
+	snprintf(info->name, sizeof(info->name), "%s", f->name);
 	snprintf(info->spec, sizeof(info->spec), "%s", ffpf_flow_spec(flow));
 	for (__u32 i = 0; i < info->nfilters && i < FFPF_MAX_STAGES; i++) {
 		const char *n = ffpf_flow_filter_name(flow, i);
@@ -363,7 +377,7 @@ static bool do_instantiate(struct client *c, const struct ffpf_msg *m, struct df
 	reply_start(&m->hdr, f->handle, 0);
 	ffpf_msg_put_u32(&d.rep, FFPF_A_SLOT, ffpf_flow_slot(flow));
 	ffpf_msg_put_u32(&d.rep, FFPF_A_SNAPLEN, flow->snaplen);
-	fill_info(flow, &info);
+	fill_info(f, &info);
 	ffpf_msg_put(&d.rep, FFPF_A_INFO, &info, sizeof(info));
 	if (flow->rx != FFPF_RX_NONE) {
 		struct ffpf_rx_export e;

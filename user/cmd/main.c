@@ -13,7 +13,7 @@ static const char usage[] =
 "  run -i IF --flow NAME=SPEC [--flow ...] [-i IF2 --flow ...]\n"
 "      [--hook ingress|egress|both] [--duration SEC] [--interval SEC]\n"
 "      [-w FILE [--pcapng] [--copy|--tap] [-s SNAPLEN] [-c COUNT] [-B IBUF]]\n"
-"      [--json] [--pin] [-q]\n"
+"      [--json] [--pin] [-q] [--group NAME]\n"
 "                    load flows, show live counters, print a summary on exit;\n"
 "                    with -w, write the packets they accept (pcap or pcapng)\n"
 "  check [--as USER [--policy PATH] [-i IF]] [-f FILE | SPEC]\n"

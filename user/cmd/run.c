@@ -131,6 +131,7 @@ enum {
 	OPT_TAP,
 	OPT_HOOK,
 	OPT_PCAPNG,
+	OPT_GROUP,
 };
 
 /* --hook: bit 0 ingress, bit 1 egress */
@@ -170,6 +171,7 @@ int cmd_run(int argc, char **argv)
 		{ "tap",       no_argument,       NULL, OPT_TAP },
 		{ "hook",      required_argument, NULL, OPT_HOOK },
 		{ "pcapng",    no_argument,       NULL, OPT_PCAPNG },
+		{ "group",     required_argument, NULL, OPT_GROUP },
 		{}
 	};
 	struct run_flow_arg args[MAX_RUN_FLOWS];
@@ -179,7 +181,7 @@ int cmd_run(int argc, char **argv)
 	struct capture_opts co = {0};
 	struct capture *cap = NULL;
 	struct report rep;
-	const char *ifname = NULL, *need_w = NULL;
+	const char *ifname = NULL, *need_w = NULL, *group = NULL;
 	double duration = 0, interval = 1, start, next;
 	bool json = false, pin = false, quiet = false, both;
 	unsigned hooks = HOOK_IN;
@@ -227,6 +229,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'q':
 			quiet = true;
+			break;
+		case OPT_GROUP:
+			group = optarg;
 			break;
 		case 'w':
 			if (!*optarg) {
@@ -373,7 +378,7 @@ int cmd_run(int argc, char **argv)
 		const struct run_flow_arg *a = &args[both ? i / 2 : i];
 		FFPF_OPTS(ffpf_flow_opts, fo, .name = a->name,
 			  .flags = pin ? FFPF_FLOW_PIN : 0, .hook = fi[i].hook, .rx = rx,
-			  .snaplen = snaplen, .ibuf_size = ibuf);
+			  .snaplen = snaplen, .ibuf_size = ibuf, .group = group);
 		const char *where = fi[i].hook == FFPF_HOOK_EGRESS ? " (egress)" : "";
 
 		flows[n] = ffpf_flow_create(a->ifname, &fo);

@@ -22,6 +22,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <linux/capability.h>
+#include <bpf/bpf.h>
 
 #include "log.h"
 #include "msg.h"
@@ -44,8 +45,9 @@ struct ffpf_remote {
 	__s32 handle;
 	struct ffpf_msg_info info;	/* after instantiate */
 	bool have_info;
-	void *mbuf[FFPF_MAX_STAGES];	/* mapped MBufs */
+	void *mbuf[FFPF_MAX_STAGES];	/* mapped MBufs, or read-only snapshots */
 	size_t mbuf_len[FFPF_MAX_STAGES];
+	int mbuf_ro[FFPF_MAX_STAGES];	/* read access: the map fd the snapshot is read from */
 };
 
 static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -371,9 +373,14 @@ void ffpf_remote_close(struct ffpf_flow *flow)
 	struct ffpf_remote *r = flow->remote;
 
 	ffpf_rx_remove(flow);
-	for (int i = 0; i < FFPF_MAX_STAGES; i++)
-		if (r->mbuf[i])
+	for (int i = 0; i < FFPF_MAX_STAGES; i++) {
+		if (r->mbuf_ro[i] > 0) {
+			close(r->mbuf_ro[i]);
+			free(r->mbuf[i]);
+		} else if (r->mbuf[i]) {
 			munmap(r->mbuf[i], r->mbuf_len[i]);
+		}
+	}
 	/* A dead daemon closed it already: nothing to say about that here. */
 	if (!r->c->dead) {
 		ffpf_print_fn_t old = ffpf_set_print(NULL);
@@ -443,6 +450,8 @@ void *ffpf_remote_filter_mbuf(struct ffpf_flow *flow, int idx, size_t *size)
 	int fd = -1, nfds, err;
 	void *p;
 
+	if (r->mbuf[idx] && r->mbuf_ro[idx] > 0)
+		goto snapshot;
 	if (r->mbuf[idx])
 		goto out;
 	c = req_start(flow, FFPF_MSG_MBUF);
@@ -458,9 +467,23 @@ void *ffpf_remote_filter_mbuf(struct ffpf_flow *flow, int idx, size_t *size)
 		errno = -err;
 		return NULL;
 	}
-	/* Writable only if the policy grants it: the daemon's fd says so too. */
-	p = mmap(NULL, m.size, PROT_READ |
-		 (m.u32[FFPF_A_ACCESS] == FFPF_ACCESS_WRITE ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+	/*
+	 * Read access: the fd is read-only, and the kernel maps a BPF map only
+	 * shared and so only from a writable fd; the MBuf is read with a
+	 * lookup instead, into a copy refreshed by every call.
+	 */
+	if (m.u32[FFPF_A_ACCESS] != FFPF_ACCESS_WRITE) {
+		r->mbuf[idx] = calloc(1, m.size);
+		if (!r->mbuf[idx]) {
+			close(fd);
+			errno = ENOMEM;
+			return NULL;
+		}
+		r->mbuf_len[idx] = m.size;
+		r->mbuf_ro[idx] = fd;
+		goto snapshot;
+	}
+	p = mmap(NULL, m.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	err = errno;
 	close(fd);
 	if (p == MAP_FAILED) {
@@ -470,6 +493,17 @@ void *ffpf_remote_filter_mbuf(struct ffpf_flow *flow, int idx, size_t *size)
 	}
 	r->mbuf[idx] = p;
 	r->mbuf_len[idx] = m.size;
+	goto out;
+snapshot:
+	{
+		__u32 key = 0;
+
+		if (bpf_map_lookup_elem(r->mbuf_ro[idx], &key, r->mbuf[idx])) {
+			pr_warn("flow %s: reading filter %d's MBuf: %s\n", flow->name, idx,
+				strerror(errno));
+			return NULL;
+		}
+	}
 out:
 	if (size)
 		*size = r->mbuf_len[idx];
