@@ -59,6 +59,8 @@ struct rx_pool {
 	size_t mem_len;
 	int memfd;		/* copy: ours; tap: the tap's */
 	__u64 mask;		/* member flows */
+	__u64 visible;		/* bits its descriptors may show: its members, and the
+				 * flows without rx (no group's); not other groups' */
 	struct ffpf_ibuf *act[FFPF_MAX_FLOWS];	/* members, packed: deliver's list */
 	int nact;
 	__u64 no_frame;		/* copy: PBuf empty, record lost for the group */
@@ -198,7 +200,7 @@ static void rx_copy_pool(struct ffpf_rx *rx, struct rx_pool *p,
 	}
 	memcpy(ffpf_pbuf_data(p->pb, addr), rec->data, rec->caplen);
 	meta = rec->meta;
-	meta.matched &= p->mask;
+	meta.matched &= p->visible;
 	meta.ts_ns += atomic_load_explicit(&rx->ts_off, memory_order_relaxed);
 	if (ffpf_pbuf_deliver(p->pb, addr, rec->caplen, &meta, p->act, p->nact) < 0) {
 		ffpf_pbuf_release(p->pb, addr);
@@ -486,6 +488,7 @@ static int rx_start(struct ffpf_iface *ifc, const struct ffpf_flow *flow,
 /* Under the lock: the pools' packed lists and ctl->snaplen follow the members. */
 static void rx_members_changed(struct ffpf_rx *rx)
 {
+	__u64 all = 0;
 	__u32 snap = 0;
 
 	for (int k = 0; k < rx->npools; k++) {
@@ -502,8 +505,12 @@ static void rx_members_changed(struct ffpf_rx *rx)
 		if (rx->snaplen[i] > snap)
 			snap = rx->snaplen[i];
 	}
+	for (int k = 0; k < rx->npools; k++)
+		all |= rx->pool[k]->mask;
+	for (int k = 0; k < rx->npools; k++)
+		rx->pool[k]->visible = rx->pool[k]->mask | ~all;
 	if (rx->tap && rx->npools)
-		ffpf_tap_set_mask(rx->tap, rx->pool[0]->mask);
+		ffpf_tap_set_mask(rx->tap, rx->pool[0]->visible);
 	if (snap)
 		__atomic_store_n(&rx->ifc->ctl->snaplen, snap, __ATOMIC_SEQ_CST);
 }
