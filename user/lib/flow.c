@@ -116,14 +116,15 @@ static struct ffpf_flow *flow_alloc(const char *ifname, const struct ffpf_flow_o
 }
 
 /* A flow that lives in the daemon (remote.c): the interface is the daemon's to check. */
-static struct ffpf_flow *create_remote(const char *ifname, const struct ffpf_flow_opts *opts)
+static struct ffpf_flow *create_remote(const char *ifname, const struct ffpf_flow_opts *opts,
+					const char *path)
 {
 	struct ffpf_flow *flow = flow_alloc(ifname, opts);
 	int err;
 
 	if (!flow)
 		return NULL;
-	err = ffpf_remote_create(flow, ffpf_remote_path(opts));
+	err = ffpf_remote_create(flow, path);
 	if (err) {
 		free(flow->policy);
 		free(flow);
@@ -137,6 +138,7 @@ struct ffpf_flow *ffpf_flow_create(const char *ifname,
 				   const struct ffpf_flow_opts *opts)
 {
 	size_t sz = opts ? opts->sz : 0;
+	const char *daemon;
 
 	if (!ifname || strlen(ifname) >= IF_NAMESIZE ||
 	    (opts && sz < offsetof(struct ffpf_flow_opts, flags) + sizeof(opts->flags))) {
@@ -155,8 +157,10 @@ struct ffpf_flow *ffpf_flow_create(const char *ifname,
 		errno = EINVAL;
 		return NULL;
 	}
-	if (!(opts && (opts->flags & FFPF_FLOW_CHECK_ONLY)) && ffpf_remote_path(opts))
-		return create_remote(ifname, opts);
+	/* capget() and a stat of the socket: once per create. */
+	daemon = opts && (opts->flags & FFPF_FLOW_CHECK_ONLY) ? NULL : ffpf_remote_path(opts);
+	if (daemon)
+		return create_remote(ifname, opts, daemon);
 	if (!(opts && (opts->flags & FFPF_FLOW_CHECK_ONLY)) && !if_nametoindex(ifname)) {
 		pr_warn("%s: no such interface\n", ifname);
 		errno = ENODEV;

@@ -300,14 +300,13 @@ int ffpf_ibuf_init(struct ffpf_ibuf *ib, __u32 capacity, int flow)
 int ffpf_ibuf_init_remote(struct ffpf_ibuf *ib, __u32 capacity, int flow,
 			  struct ffpf_pbuf *pb)
 {
-	int err = ffpf_ibuf_init(ib, capacity, flow);
+	int err;
 
+	if (!pb)
+		return -EINVAL;
+	err = ffpf_ibuf_init(ib, capacity, flow);
 	if (err)
 		return err;
-	if (!pb) {
-		ffpf_ibuf_destroy(ib);
-		return -EINVAL;
-	}
 	ib->shadow = calloc(capacity, sizeof(*ib->shadow));
 	if (!ib->shadow) {
 		ffpf_ibuf_destroy(ib);

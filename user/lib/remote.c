@@ -81,6 +81,14 @@ const char *ffpf_remote_path(const struct ffpf_flow_opts *opts)
 	return access(FFPF_DAEMON_PATH, F_OK) ? NULL : FFPF_DAEMON_PATH;
 }
 
+static void conn_free(struct conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
 static void conn_put(struct conn *c)
 {
 	bool last;
@@ -88,11 +96,8 @@ static void conn_put(struct conn *c)
 	pthread_mutex_lock(&conn_lock);
 	last = !--c->refs;
 	pthread_mutex_unlock(&conn_lock);
-	if (!last)
-		return;
-	close(c->fd);
-	pthread_mutex_destroy(&c->lock);
-	free(c);
+	if (last)
+		conn_free(c);
 }
 
 static int conn_gone(struct conn *c, const char *what)
@@ -174,9 +179,7 @@ static int conn_open(const char *path, struct conn **out)
 		pr_warn("cannot reach the ffpf-bpf daemon at %s: %s (is 'ffpf-bpf daemon' "
 			"running? set FFPF_DAEMON=off to run flows in-process, as root)\n", path,
 			strerror(errno));
-		if (c->fd >= 0)
-			close(c->fd);
-		free(c);
+		conn_free(c);
 		return err;
 	}
 	c->refs = 1;
@@ -184,8 +187,7 @@ static int conn_open(const char *path, struct conn **out)
 	ffpf_msg_put_u32(&c->req, FFPF_A_VERSION, FFPF_MSG_VERSION);
 	err = conn_call(c, "hello", &m, NULL, 0, NULL);
 	if (err) {
-		close(c->fd);
-		free(c);
+		conn_free(c);
 		return err;
 	}
 	*out = c;
@@ -550,8 +552,6 @@ int ffpf_remote_list(const char *path, char *buf, size_t len)
 	err = conn_call(c, "list", &m, NULL, 0, NULL);
 	if (!err)
 		snprintf(buf, len, "%s", FFPF_MSG_HAS(&m, FFPF_A_TEXT) ? m.str[FFPF_A_TEXT] : "");
-	close(c->fd);
-	pthread_mutex_destroy(&c->lock);
-	free(c);
+	conn_free(c);
 	return err;
 }

@@ -588,6 +588,20 @@ static void rx_pool_put(struct ffpf_rx *rx, struct rx_pool *p)
 	rx_pool_free(p);
 }
 
+/* A zeroed member; struct ffpf_ibuf has cache-line aligned members: calloc would not do. */
+static struct rx_member *member_new(void)
+{
+	struct rx_member *m = aligned_alloc(FFPF_IBUF_CACHELINE,
+					    (sizeof(*m) + FFPF_IBUF_CACHELINE - 1) &
+					    ~(size_t)(FFPF_IBUF_CACHELINE - 1));
+
+	if (m) {
+		memset(m, 0, sizeof(*m));
+		m->conn_fd = m->poll_fd = -1;
+	}
+	return m;
+}
+
 int ffpf_rx_add(struct ffpf_flow *flow)
 {
 	struct ffpf_iface *ifc;
@@ -626,14 +640,11 @@ int ffpf_rx_add(struct ffpf_flow *flow)
 	if (err)
 		goto fail;
 
-	/* struct ffpf_ibuf has cache-line aligned members: calloc would not do. */
-	m = aligned_alloc(FFPF_IBUF_CACHELINE, (sizeof(*m) + FFPF_IBUF_CACHELINE - 1) &
-			  ~(size_t)(FFPF_IBUF_CACHELINE - 1));
+	m = member_new();
 	if (!m) {
 		err = -ENOMEM;
 		goto fail_pool;
 	}
-	memset(m, 0, sizeof(*m));
 	err = flow->remote_consumer ?
 	      ffpf_ibuf_init_remote(&m->ib, flow->ibuf_size, flow->idx, pool->pb) :
 	      ffpf_ibuf_init(&m->ib, flow->ibuf_size, flow->idx);
@@ -645,7 +656,6 @@ int ffpf_rx_add(struct ffpf_flow *flow)
 	m->rx = rx;
 	m->pool = pool;
 	m->pb = pool->pb;
-	m->conn_fd = m->poll_fd = -1;
 
 	rx_lock(rx);
 	rx->member[flow->idx] = m;
@@ -768,16 +778,13 @@ int ffpf_rx_attach(struct ffpf_flow *flow, const struct ffpf_rx_export *e, int c
 		goto fail_fds;
 	}
 	nframes = e->pbuf_size / e->frame_size;
-	m = aligned_alloc(FFPF_IBUF_CACHELINE, (sizeof(*m) + FFPF_IBUF_CACHELINE - 1) &
-			  ~(size_t)(FFPF_IBUF_CACHELINE - 1));
+	m = member_new();
 	if (!m) {
 		err = -ENOMEM;
 		goto fail_fds;
 	}
-	memset(m, 0, sizeof(*m));
 	m->attached = true;
 	m->conn_fd = conn_fd;
-	m->poll_fd = -1;
 	/* Read-only: the PBuf is shared with the group, the daemon writes it. */
 	m->rmem = mmap(NULL, e->pbuf_size, PROT_READ, MAP_SHARED, e->pbuf_fd, 0);
 	close(e->pbuf_fd);
