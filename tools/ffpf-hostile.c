@@ -351,6 +351,38 @@ static int s_create_dups(int fd)
 }
 
 /*
+ * Flow tracking out of order, on a flow of ours that is not even
+ * instantiated: every request gets an error reply, none a success.
+ */
+static int s_ft_out_of_order(int fd)
+{
+	struct ffpf_msg_ft ft = { .interval_ms = 1 };
+	__u8 key3[3] = { 1, 2, 3 };
+	__s32 h;
+
+	if (greet(fd))
+		return -1;
+	ffpf_msg_init(&sb, FFPF_MSG_CREATE, 2, 0, 0);
+	ffpf_msg_put_str(&sb, FFPF_A_IFNAME, "lo");
+	if (send_buf_judge(fd, &sb, true) || strcmp(res, "CREATE reply err=0"))
+		return say("CREATE on lo: %s", res);
+	h = rb.hdr.flow;
+	ffpf_msg_init(&sb, FFPF_MSG_FT_START, 3, h, 0);
+	ffpf_msg_put(&sb, FFPF_A_FT, &ft, sizeof(ft));
+	if (send_buf_judge(fd, &sb, false) || !strstr(res, "err=-"))
+		return say("FT_START before instantiate: %s", res);
+	ffpf_msg_init(&sb, FFPF_MSG_FT_SWEEP, 4, h, 0);
+	if (send_buf_judge(fd, &sb, false) || !strstr(res, "err=-"))
+		return say("FT_SWEEP without FT_START: %s", res);
+	ffpf_msg_init(&sb, FFPF_MSG_FT_EXPIRE, 5, h, 0);
+	ffpf_msg_put(&sb, FFPF_A_BLOB, key3, sizeof(key3));
+	if (send_buf_judge(fd, &sb, false) || !strstr(res, "err=-"))
+		return say("FT_EXPIRE with a 3-byte key: %s", res);
+	say("FT_START, FT_SWEEP, FT_EXPIRE out of order: error replies, connection kept");
+	return 0;
+}
+
+/*
  * 1000 HELLOs, replies never read. While this connection stays open,
  * another client must still be served: the daemon must not block on us.
  */
@@ -531,6 +563,7 @@ static const struct {
 	{ "POPULATE of an unknown flow", s_unknown_flow },
 	{ "CLOSE of flow -1", s_close_minus_one },
 	{ "CREATE with every attribute twice", s_create_dups },
+	{ "flow tracking out of order", s_ft_out_of_order },
 	{ "1000 HELLOs unread", s_flood },
 	{ "HELLO with 200 fds", s_fds },
 	{ "HELLO with fake credentials", s_fake_creds },

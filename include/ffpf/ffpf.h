@@ -402,6 +402,7 @@ struct ffpf_ft_stats {
 	__u64 ended[8];		/* records by enum ffpf_ft_reason */
 	__u64 records;		/* records handed to on_end, all reasons */
 	__u64 unindexed;	/* flows ffpf_ft_lookup_id() cannot find (id map full) */
+	__u64 records_dropped;	/* through the daemon: records its ring had no room for */
 	size_t :0;
 };
 

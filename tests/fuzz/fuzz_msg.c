@@ -63,6 +63,10 @@ static void check_fields(const struct ffpf_msg *m, size_t size)
 				(uintptr_t)m->ring % 8 == 0), "ring outside or misaligned");
 	FUZZ_CHECK(!!m->info == FFPF_MSG_HAS(m, FFPF_A_INFO), "info vs present");
 	FUZZ_CHECK(!m->info || inside(m->info, sizeof(*m->info), size), "info outside");
+	FUZZ_CHECK(!!m->ft == FFPF_MSG_HAS(m, FFPF_A_FT), "ft vs present");
+	FUZZ_CHECK(!m->ft || (inside(m->ft, sizeof(*m->ft), size) &&
+			      (uintptr_t)m->ft % 8 == 0), "ft outside or misaligned");
+	FUZZ_CHECK(FFPF_MSG_HAS(m, FFPF_A_SHARE) || !m->share, "share set but absent");
 	FUZZ_CHECK(!!m->blob == FFPF_MSG_HAS(m, FFPF_A_BLOB), "blob vs present");
 	FUZZ_CHECK(!m->blob || (m->blob_len >= 1 && m->blob_len <= FFPF_MSG_BLOB_MAX &&
 				inside(m->blob, m->blob_len, size)), "blob outside");
@@ -89,6 +93,10 @@ static void encode(const struct ffpf_msg *m)
 			ret = ffpf_msg_put(&re, a, m->ring, sizeof(*m->ring));
 		else if (a == FFPF_A_INFO)
 			ret = ffpf_msg_put(&re, a, m->info, sizeof(*m->info));
+		else if (a == FFPF_A_FT)
+			ret = ffpf_msg_put(&re, a, m->ft, sizeof(*m->ft));
+		else if (a == FFPF_A_SHARE)
+			ret = ffpf_msg_put_u32(&re, a, m->share);
 		else
 			ret = ffpf_msg_put(&re, a, m->blob, m->blob_len);
 	}
@@ -107,6 +115,8 @@ static void check_same(const struct ffpf_msg *a, const struct ffpf_msg *b)
 		   "numbers differ");
 	FUZZ_CHECK(!a->ring || !memcmp(a->ring, b->ring, sizeof(*a->ring)), "ring differs");
 	FUZZ_CHECK(!a->info || !memcmp(a->info, b->info, sizeof(*a->info)), "info differs");
+	FUZZ_CHECK(!a->ft || !memcmp(a->ft, b->ft, sizeof(*a->ft)), "ft differs");
+	FUZZ_CHECK(a->share == b->share, "share differs");
 	FUZZ_CHECK(a->blob_len == b->blob_len &&
 		   (!a->blob || !memcmp(a->blob, b->blob, a->blob_len)), "blob differs");
 }

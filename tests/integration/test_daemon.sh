@@ -48,7 +48,7 @@ cat >"$pol" <<POLICY
 # test_daemon.sh
 user $A
   interfaces ${FF_PREFIX}*
-  classes match count prefixset payload
+  classes match count prefixset payload flowtrack
   require payload after prefixset(allow, 10.199.0.0/16)
   rx none copy
   snaplen $SNAP
@@ -72,6 +72,16 @@ if ! cc -std=gnu11 -Wall -Werror -I"$FF_ROOT/include" "$HERE/c/daemon_client.c" 
 	exit 1
 fi
 chmod 755 "$CLIENT"
+FTC=$D/ft_client
+# shellcheck disable=SC2046
+if ! cc -std=gnu11 -Wall -Werror -I"$FF_ROOT/include" "$HERE/c/ft_client.c" \
+	"$FF_ROOT/build/libffpfbpf.a" $(pkg-config --libs libxdp libbpf) -lpcap -lelf -lz -lpthread \
+	-o "$FTC" 2>"$D/cc.err"; then
+	t_fail "build ft_client" "$(cat "$D/cc.err")"
+	t_summary
+	exit 1
+fi
+chmod 755 "$FTC"
 
 DPID=
 daemon_start() {
@@ -260,6 +270,100 @@ done
 apps_done
 t_check "four groups, 4 applications: 400 frames for 100 packets (a copy per group)" 400 "$frames"
 echo "    frames per packet: 1 app per packet in one group = $((stored * 100 / 100 / 100)) (4 apps), 4 groups = $((frames / 100))"
+
+# --- 4b. flow tracking through the daemon ------------------------------------------
+# Two applications of alice track the same traffic (one with the tracker's
+# thread, one sweeping by hand); the daemon ends the flows, the records come
+# through its ring. Both must print the same records, and each record's
+# client-side packets and bytes must be tcpdump's on the same interface.
+start_http_server 8080
+ftref=$D/ft.pcap
+ff_tcpdump_in_start "$NS_S" "$IF_S" "$ftref" "ip and (tcp port 8080 or udp)"
+FTSPEC='match(ip) -> flowtrack(idle=2, index=1)'
+FTSTOP=$D/ft.stop
+# and `ffpf-bpf flows`: ingress and egress flows sharing one table (.share)
+as_bg "$A" ftflows "$FFPF" flows -i "$IF_S" --idle 2 --format csv -o "$D/flows.csv" -q \
+	--no-top --duration 9
+FTF=$BGPID
+wait_for "grep -q 'tracking on' '$D/ftflows.err' || ! kill -0 $FTF 2>/dev/null" 10 || true
+as_bg "$A" ftt "$FTC" "$IF_S" "$FTSPEC" "$FTSTOP"
+FTT=$BGPID
+as_bg "$A" ftm "$FTC" "$IF_S" "$FTSPEC" "$FTSTOP" --manual
+FTM=$BGPID
+if wait_ready ftt && wait_ready ftm; then
+	t_pass "alice tracks flows through the daemon (thread and manual sweeps)"
+else
+	t_fail "ft_client through the daemon" "$(cat "$D/ftt.err" "$D/ftm.err")"
+fi
+# fin: an HTTP/1.0 exchange; rst: a connection reset by the client;
+# idle: 5 datagrams; closed: a flow still live when the applications close
+ns_c curl -s -o /dev/null "$FF_HTTP_URL/1k.bin"
+ns_c "$FF_PYTHON" -c '
+import socket, struct, sys
+s = socket.create_connection((sys.argv[1], 8080))
+s.sendall(b"GET /1k.bin HTTP/1.0\r\n")
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+' "$IP_S"
+ff_udp_ports 5006 5
+sleep 4.5
+ff_udp_ports 5007 3
+touch "$FTSTOP"
+for p in "$FTT" "$FTM"; do wait "$p" || t_fail "ft_client exit" "$(cat "$D/ftt.err" "$D/ftm.err")"; _ff_forget_pid "$p"; done
+wait "$FTF" || t_fail "ffpf-bpf flows exit" "$(cat "$D/ftflows.err")"
+_ff_forget_pid "$FTF"
+tcpdump_stop "$ftref"
+grep '^rec ' "$D/ftt.out" | sort >"$D/ftt.recs" || true
+grep '^rec ' "$D/ftm.out" | sort >"$D/ftm.recs" || true
+sed 's/^/    /' "$D/ftt.recs"
+for r in fin rst idle closed; do
+	grep -q "reason=$r " "$D/ftt.recs" && t_pass "through the daemon: a flow ended '$r'" ||
+		t_fail "reason $r" "$(cat "$D/ftt.out")"
+done
+if [[ -s "$D/ftt.recs" ]] && cmp -s "$D/ftt.recs" "$D/ftm.recs"; then
+	t_pass "thread and manual sweeps: the same $(wc -l <"$D/ftt.recs") records"
+else
+	t_fail "thread vs manual records" "$(diff "$D/ftt.recs" "$D/ftm.recs" | head)"
+fi
+# every record against tcpdump: what side IP_C sent (ingress of IF_S)
+bad=0 n=0
+while read -r line; do
+	a=$(sed -n 's/.* a=\([^ ]*\) b=.*/\1/p' <<<"$line") b=$(sed -n 's/.* b=\([^ ]*\) init=.*/\1/p' <<<"$line")
+	pk=$(sed -n 's/.* pkts=\([0-9]*\)\/\([0-9]*\) .*/\1 \2/p' <<<"$line")
+	by=$(sed -n 's/.* bytes=\([0-9]*\)\/\([0-9]*\)$/\1 \2/p' <<<"$line")
+	if [[ "${a%:*}" == "$IP_C" ]]; then side=0 c=$a s=$b; else side=1 c=$b s=$a; fi
+	read -r -a P <<<"$pk"
+	read -r -a Y <<<"$by"
+	proto=tcp; grep -q 'proto=17' <<<"$line" && proto=udp
+	f="ip.src==${c%:*} && $proto.srcport==${c##*:} && ip.dst==${s%:*} && $proto.dstport==${s##*:}"
+	want_p=$(tshark -r "$ftref" -Y "$f" -T fields -e frame.len 2>/dev/null | wc -l)
+	want_b=$(tshark -r "$ftref" -Y "$f" -T fields -e frame.len 2>/dev/null | awk '{s+=$1} END {print s+0}')
+	n=$((n + 1))
+	if [[ "${P[$side]}" != "$want_p" || "${Y[$side]}" != "$want_b" ]]; then
+		bad=$((bad + 1))
+		echo "    mismatch: $line: tcpdump $want_p packets $want_b bytes"
+	fi
+done <"$D/ftt.recs"
+((n > 0 && bad == 0)) && t_pass "all $n records: packets and bytes equal tcpdump's on $IF_S" ||
+	t_fail "records vs tcpdump" "$bad of $n differ"
+L=$(grep '^live=' "$D/ftt.out" || true)
+echo "    $L"
+lv=$(sed -n 's/^live=\([0-9]*\).*/\1/p' <<<"$L") lk=$(sed -n 's/.*looked_up=\([0-9]*\).*/\1/p' <<<"$L")
+[[ -n "$lv" && "$lv" -ge 1 && "$lv" == "$lk" ]] &&
+	t_pass "foreach and lookup read the table through read-only fds ($lv live, $lk found)" ||
+	t_fail "foreach/lookup" "$L"
+dr=$(sed -n 's/.*dropped=\([0-9]*\).*/\1/p' <<<"$L")
+t_check "no record dropped by the daemon's ring" 0 "${dr:-x}"
+# flows' HTTP record: out = what ft_client counted on ingress, in (egress) > 0
+hrec=$(grep ',8080,.*,fin$' "$D/flows.csv" | head -n1 || true)
+hcli=$(grep 'b=[0-9.]*:8080 .*reason=fin' "$D/ftt.recs" | sed -n 's/.* pkts=\([0-9]*\)\/.*/\1/p' | head -n1)
+echo "    flows: $hrec"
+IFS=, read -r -a H <<<"$hrec"
+if [[ -n "$hrec" && "${H[7]}" == "$hcli" && "${H[9]:-0}" -gt 0 ]]; then
+	t_pass "ffpf-bpf flows through the daemon: egress shares the table (HTTP flow out ${H[7]} = ft_client's, in ${H[9]})"
+else
+	t_fail "ffpf-bpf flows through the daemon" "record '$hrec', ft_client $hcli; $(tail -n3 "$D/ftflows.err")"
+fi
 
 # --- 5. kill -9 of a client ------------------------------------------------------
 as_bg "$B" victim "$CLIENT" "$IF_S" 'match(udp, dst port 5005) -> count' --count 1000000 --timeout 60000

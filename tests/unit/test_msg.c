@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <criterion/criterion.h>
 
+#include <ffpf/flowtrack.h>
 #include "msg.h"
 
 /* Big: static, one per test process (Criterion forks each test). */
@@ -376,7 +377,7 @@ Test(msg, unknown_attr)
 
 	init_rq(FFPF_MSG_LIST, 0);
 	ffpf_msg_put(&B, FFPF_A_MAX, &v, sizeof(v));
-	bad(&B, -EBADMSG, "attribute 22 at offset 24: unknown type");
+	bad(&B, -EBADMSG, "at offset 24: unknown type");
 	init_rq(FFPF_MSG_LIST, 0);
 	ffpf_msg_put(&B, 0xffff, NULL, 0);
 	bad(&B, -EBADMSG, "unknown type");
@@ -834,4 +835,68 @@ Test(msg, recv_eof)
 	/* And a send to a closed peer is an error, not SIGPIPE. */
 	hello(&B);
 	cr_assert_eq(ffpf_msg_send(sv[1], &B, NULL, 0, false), -EPIPE);
+}
+
+/* --- flow tracking through the daemon --------------------------------------- */
+
+Test(msg, ft_messages)
+{
+	struct ffpf_msg_ft ft = { .ring_size = 1 << 20, .interval_ms = 250,
+				  .flags = FFPF_MSG_FT_MANUAL, .capacity = 4096,
+				  .table_size = 65536 };
+	struct ffpf_ft_key key = { .proto = 6, .ip_ver = 4 };
+
+	init_rq(FFPF_MSG_FT_START, 3);
+	ffpf_msg_put(&B, FFPF_A_FT, &ft, sizeof(ft));
+	/* right after the header the value would sit at 28: a filler puts it at 32 */
+	cr_assert_eq(B.len, 24 + 4 + 4 + sizeof(ft));
+	ok(&B);
+	cr_assert_eq((uintptr_t)M.ft % 8, 0);
+	cr_assert_eq(memcmp(M.ft, &ft, sizeof(ft)), 0);
+	ffpf_msg_init(&B, FFPF_MSG_FT_START | FFPF_MSG_REPLY, 7, 3, 0);
+	ffpf_msg_put(&B, FFPF_A_FT, &ft, sizeof(ft));
+	ok(&B);
+	cr_assert_eq(M.ft->table_size, 65536);
+
+	init_rq(FFPF_MSG_FT_START, 3);
+	bad(&B, -EINVAL, "FT_START: attribute FT missing");
+	init_rq(FFPF_MSG_FT_START, 0);
+	ffpf_msg_put(&B, FFPF_A_FT, &ft, sizeof(ft));
+	bad(&B, -EINVAL, "FT_START: flow handle 0");
+
+	init_rq(FFPF_MSG_FT_SWEEP, 3);
+	ok(&B);
+	ffpf_msg_init(&B, FFPF_MSG_FT_SWEEP | FFPF_MSG_REPLY, 7, 3, 0);
+	ffpf_msg_put_u64(&B, FFPF_A_SIZE, 12);
+	ok(&B);
+	cr_assert_eq(M.size, 12);
+
+	init_rq(FFPF_MSG_FT_EXPIRE, 3);
+	ffpf_msg_put(&B, FFPF_A_BLOB, &key, sizeof(key));
+	ok(&B);
+	cr_assert_eq(M.blob_len, sizeof(key));
+	init_rq(FFPF_MSG_FT_EXPIRE, 3);
+	bad(&B, -EINVAL, "FT_EXPIRE: attribute BLOB missing");
+
+	init_rq(FFPF_MSG_FT_STATS, 3);
+	ok(&B);
+	init_rq(FFPF_MSG_FT_STATS, 3);
+	ffpf_msg_put(&B, FFPF_A_FT, &ft, sizeof(ft));
+	bad(&B, -EINVAL, "FT_STATS: attribute FT not allowed");
+	cr_assert_str_eq(ffpf_msg_type_name(FFPF_MSG_FT_EXPIRE | FFPF_MSG_REPLY),
+			 "FT_EXPIRE reply");
+}
+
+Test(msg, ft_wrong_size_and_alignment)
+{
+	struct ffpf_msg_ft ft = { 0 };
+	__u32 slot = 1;
+
+	init_rq(FFPF_MSG_FT_START, 3);
+	ffpf_msg_put(&B, FFPF_A_FT, &ft, sizeof(ft) - 4);
+	bad(&B, -EBADMSG, "FT: 20 bytes, must be 24");
+	init_rq(FFPF_MSG_FT_START, 3);
+	raw(&B, FFPF_A_INDEX, 4, &slot, 4);	/* not allowed, but alignment is checked first */
+	raw(&B, FFPF_A_FT, sizeof(ft), &ft, sizeof(ft));
+	bad(&B, -EBADMSG, "FT: value at offset 36, not 8-byte aligned");
 }

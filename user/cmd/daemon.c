@@ -33,6 +33,7 @@
 #include <ffpf/policy.h>
 
 #include "cmd.h"
+#include "ftfeed.h"
 #include "internal.h"
 #include "msg.h"
 #include "pbuf.h"
@@ -43,6 +44,7 @@
 #define D_MAX_CLIENTS	256
 #define D_MAX_FLOWS	64	/* per client */
 #define D_MAX_GIDS	64
+#define D_FT_MIN_MS	20	/* a client's sweep period, at least */
 
 struct dflow {
 	struct dflow *next;
@@ -50,6 +52,7 @@ struct dflow {
 	__s32 handle;
 	char name[FFPF_NAME_LEN];	/* the client's name; the datapath's is NAME.HANDLE */
 	struct ffpf_policy_grant grant;
+	struct ffpf_ft_feed feed;	/* flow tracking: the client's records */
 };
 
 struct client {
@@ -142,7 +145,8 @@ static void flow_drop(struct client *c, struct dflow *f)
 			*pp = f->next;
 			break;
 		}
-	ffpf_flow_close(f->flow);
+	ffpf_flow_close(f->flow);	/* its last records go into the feed */
+	ffpf_ft_feed_destroy(&f->feed);
 	free(f);
 	c->nflows--;
 }
@@ -285,9 +289,19 @@ static bool do_create(struct client *c, const struct ffpf_msg *m)
 	o.snaplen = m->u32[FFPF_A_SNAPLEN];
 	o.ibuf_size = m->u32[FFPF_A_IBUF_SIZE];
 	o.group = group;
+	if (FFPF_MSG_HAS(m, FFPF_A_SHARE)) {
+		/* only a flow of this connection: a handle is no capability */
+		struct dflow *sf = find_flow(c, (__s32)m->share);
+
+		if (!sf)
+			return reply_err(c, &m->hdr, -ENOENT, "ffpf-bpf daemon: no flow %d on this "
+					 "connection to share state with\n", (__s32)m->share);
+		o.share = sf->flow;
+	}
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return reply_err(c, &m->hdr, -ENOMEM, NULL);
+	ffpf_ft_feed_init(&f->feed);
 	f->flow = ffpf_flow_create(m->str[FFPF_A_IFNAME], &o);
 	if (!f->flow) {
 		int err = -errno;
@@ -402,12 +416,20 @@ static bool do_instantiate(struct client *c, const struct ffpf_msg *m, struct df
 	return reply_send(c, NULL, 0);
 }
 
-/* The filter's MBuf map as the policy allows: read-only unless it grants write. */
-static bool do_mbuf(struct client *c, const struct ffpf_msg *m, struct dflow *f)
+/* A new fd of map @fd that can only read it (-1 and errno on failure). */
+static int rdonly_fd(int fd)
 {
 	LIBBPF_OPTS(bpf_get_fd_by_id_opts, fo, .open_flags = BPF_F_RDONLY);
 	struct bpf_map_info mi = {};
-	__u32 idx = m->u32[FFPF_A_INDEX], len = sizeof(mi);
+	__u32 len = sizeof(mi);
+
+	return bpf_obj_get_info_by_fd(fd, &mi, &len) ? -1 : bpf_map_get_fd_by_id_opts(mi.id, &fo);
+}
+
+/* The filter's MBuf map as the policy allows: read-only unless it grants write. */
+static bool do_mbuf(struct client *c, const struct ffpf_msg *m, struct dflow *f)
+{
+	__u32 idx = m->u32[FFPF_A_INDEX];
 	const struct ffpf_stage *st;
 	bool ok;
 	int fd;
@@ -420,12 +442,8 @@ static bool do_mbuf(struct client *c, const struct ffpf_msg *m, struct dflow *f)
 				 "map MBufs (no 'mbuf read' or 'mbuf write' line); read the "
 				 "counters with ffpf_flow_filter_stats()\n", f->flow->name, c->user);
 	st = &f->flow->stages[idx];
-	if (f->grant.mbuf_access == FFPF_POLICY_MBUF_WRITE) {
-		fd = dup(st->mbuf_fd);
-	} else {
-		fd = bpf_obj_get_info_by_fd(st->mbuf_fd, &mi, &len) ? -1
-		     : bpf_map_get_fd_by_id_opts(mi.id, &fo);
-	}
+	fd = f->grant.mbuf_access == FFPF_POLICY_MBUF_WRITE ? dup(st->mbuf_fd)
+							     : rdonly_fd(st->mbuf_fd);
 	if (fd < 0)
 		return reply_err(c, &m->hdr, -errno, "flow %s: filter %u's MBuf: %s\n",
 				 f->flow->name, idx, strerror(errno));
@@ -446,6 +464,102 @@ static bool reply_blob(struct client *c, const struct ffpf_msg *m, struct dflow 
 	reply_start(&m->hdr, f->handle, 0);
 	ffpf_msg_put(&d.rep, FFPF_A_BLOB, blob, len);
 	return reply_send(c, NULL, 0);
+}
+
+/* Flow tracking: the sweeper runs here, its records go to the client's ring. */
+static void ft_to_feed(struct ffpf_flow *flow, const struct ffpf_ft_record *rec, void *ctx)
+{
+	ffpf_ft_feed_push(ctx, rec);
+}
+
+static bool do_ft_start(struct client *c, const struct ffpf_msg *m, struct dflow *f)
+{
+	const struct ffpf_msg_ft *q = m->ft;
+	struct ffpf_msg_ft ft = {};
+	int fds[4] = { -1, -1, -1, -1 }, table_fd, byid_fd, err;
+	bool index, ok;
+	FFPF_OPTS(ffpf_ft_opts, o, .on_end = ft_to_feed, .ctx = &f->feed,
+		  .interval_ms = q->interval_ms && q->interval_ms < D_FT_MIN_MS ? D_FT_MIN_MS
+										: q->interval_ms,
+		  .manual = q->flags & FFPF_MSG_FT_MANUAL);
+
+	if (!f->flow->instantiated)
+		return reply_err(c, &m->hdr, -EINVAL, "flow %s: instantiate it before tracking\n",
+				 f->flow->name);
+	if (f->feed.r)
+		return reply_err(c, &m->hdr, -EALREADY, NULL);
+	/* The ring first: the tracker may end flows as soon as it starts. */
+	err = ffpf_ft_feed_create(&f->feed, FFPF_FT_SIZE_DEFAULT);
+	if (err)
+		return reply_err(c, &m->hdr, err, "flow %s: record ring: %s\n", f->flow->name,
+				 strerror(-err));
+	err = ffpf_ft_start(f->flow, &o);
+	if (!err)
+		err = ffpf_ft_maps(f->flow, &table_fd, &byid_fd, &ft.table_size, &index);
+	if (err) {
+		ffpf_ft_feed_destroy(&f->feed);
+		return reply_err(c, &m->hdr, err, NULL);
+	}
+	/* The client reads the table; only the sweeper here may change it. */
+	fds[0] = f->feed.memfd;
+	fds[1] = f->feed.efd;
+	fds[2] = rdonly_fd(table_fd);
+	fds[3] = rdonly_fd(byid_fd);
+	if (fds[2] < 0 || fds[3] < 0) {
+		err = -errno;
+		for (int i = 2; i < 4; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		return reply_err(c, &m->hdr, err, "flow %s: flow table: %s\n", f->flow->name,
+				 strerror(-err));
+	}
+	ft.ring_size = f->feed.len;
+	ft.capacity = f->feed.capacity;
+	ft.flags = index ? FFPF_MSG_FT_INDEX : 0;
+	reply_start(&m->hdr, f->handle, 0);
+	ffpf_msg_put(&d.rep, FFPF_A_FT, &ft, sizeof(ft));
+	ok = reply_send(c, fds, 4);
+	close(fds[2]);
+	close(fds[3]);
+	return ok;
+}
+
+static bool do_ft(struct client *c, const struct ffpf_msg *m, struct dflow *f)
+{
+	int n;
+
+	if (!f->feed.r)
+		return reply_err(c, &m->hdr, -EINVAL, "flow %s: not tracking: FT_START first\n",
+				 f->flow->name);
+	switch (m->hdr.type) {
+	case FFPF_MSG_FT_SWEEP:
+		n = ffpf_ft_sweep(f->flow);
+		if (n < 0)
+			return reply_err(c, &m->hdr, n, NULL);
+		reply_start(&m->hdr, f->handle, 0);
+		ffpf_msg_put_u64(&d.rep, FFPF_A_SIZE, n);
+		return reply_send(c, NULL, 0);
+	case FFPF_MSG_FT_EXPIRE: {
+		struct ffpf_ft_key key;
+
+		if (m->blob_len != sizeof(key))
+			return reply_err(c, &m->hdr, -EINVAL, "ffpf-bpf daemon: FT_EXPIRE: a key "
+					 "is %zu bytes, not %u\n", sizeof(key), m->blob_len);
+		memcpy(&key, m->blob, sizeof(key));
+		n = ffpf_ft_expire(f->flow, &key);
+		if (n)
+			return reply_err(c, &m->hdr, n, NULL);
+		reply_start(&m->hdr, f->handle, 0);
+		return reply_send(c, NULL, 0);
+	}
+	default: {	/* FFPF_MSG_FT_STATS */
+		struct ffpf_ft_stats st = { .sz = sizeof(st) };
+
+		n = ffpf_ft_stats(f->flow, &st);
+		st.records_dropped = __atomic_load_n(&f->feed.dropped, __ATOMIC_RELAXED);
+		return reply_blob(c, m, f, n, &st, sizeof(st));
+	}
+	}
 }
 
 struct list_ctx {
@@ -577,6 +691,12 @@ static bool handle(struct client *c, const struct ffpf_msg *m)
 	}
 	case FFPF_MSG_MBUF:
 		return do_mbuf(c, m, f);
+	case FFPF_MSG_FT_START:
+		return do_ft_start(c, m, f);
+	case FFPF_MSG_FT_SWEEP:
+	case FFPF_MSG_FT_EXPIRE:
+	case FFPF_MSG_FT_STATS:
+		return do_ft(c, m, f);
 	default:
 		return reply_err(c, &m->hdr, -EOPNOTSUPP, "ffpf-bpf daemon: %s is not served\n",
 				 ffpf_msg_type_name(type));

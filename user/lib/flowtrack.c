@@ -12,8 +12,14 @@
  * and a flow can be taken out only once: exactly one record per flow.
  *
  * Why a sweeper and not bpf_timer: see docs/flowtrack.md.
+ *
+ * A flow of `ffpf-bpf daemon` (flow->remote) is swept by the daemon, which
+ * alone may delete from the table: here its records arrive through a ring
+ * (ftfeed.h) and the thread only waits for them and calls on_end; the
+ * table is read (foreach, lookups) through read-only map fds.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -21,8 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "ftfeed.h"
 #include "internal.h"
 #include "log.h"
+#include "remote.h"
 
 #define FT_BATCH	4096
 #define FT_HIGH(size)	((size) - (size) / 8)	/* above: evict the oldest ... */
@@ -39,7 +47,9 @@ struct ffpf_ft {
 	struct ffpf_stage *st;
 	int table_fd;
 	int byid_fd;			/* flow id -> key */
-	struct ffpf_flowtrack_mbuf *mbuf;
+	struct ffpf_flowtrack_mbuf *mbuf;	/* NULL: a daemon's flow */
+	bool index;			/* flowtrack(index=1): byid is kept */
+	struct ffpf_ft_feed feed;	/* a daemon's flow: its records */
 	ffpf_ft_end_fn on_end;
 	void *ctx;
 	__u32 interval_ms;
@@ -249,12 +259,135 @@ static void *ft_thread(void *arg)
 	return NULL;
 }
 
+/* A daemon's flow: hand on every record that arrived. Under ft->lock. */
+static int ft_drain_locked(struct ffpf_ft *ft)
+{
+	struct ffpf_ft_record rec;
+	int n = 0;
+
+	while (ffpf_ft_feed_pop(&ft->feed, &rec)) {
+		n++;
+		if (ft->on_end)
+			ft->on_end(ft->flow, &rec, ft->ctx);
+	}
+	return n;
+}
+
+static void *ft_remote_thread(void *arg)
+{
+	struct ffpf_ft *ft = arg;
+
+	while (!atomic_load(&ft->stop)) {
+		struct pollfd p = { .fd = ft->feed.efd, .events = POLLIN };
+		__u64 v;
+
+		/* the timeout only bounds how long a stop waits */
+		if (poll(&p, 1, 100) > 0) {
+			ssize_t n = read(ft->feed.efd, &v, sizeof(v));	/* resets it */
+
+			(void)n;
+		}
+		pthread_mutex_lock(&ft->lock);
+		ft_drain_locked(ft);
+		pthread_mutex_unlock(&ft->lock);
+	}
+	return NULL;
+}
+
 static void ft_free(struct ffpf_ft *ft)
 {
+	if (!ft->mbuf) {
+		ffpf_ft_feed_destroy(&ft->feed);
+		if (ft->table_fd >= 0)
+			close(ft->table_fd);
+		if (ft->byid_fd >= 0)
+			close(ft->byid_fd);
+	}
 	free(ft->bkeys);
 	free(ft->bvals);
 	free(ft->ents);
 	free(ft);
+}
+
+/* The tracker's buffers for a table of @cap entries (fds not yet set). */
+static struct ffpf_ft *ft_alloc(struct ffpf_flow *flow, __u32 cap, const struct ffpf_ft_opts *opts)
+{
+	struct ffpf_ft *ft = calloc(1, sizeof(*ft));
+
+	if (!ft)
+		return NULL;
+	ft->flow = flow;
+	ft->table_fd = ft->byid_fd = -1;
+	ffpf_ft_feed_init(&ft->feed);
+	ft->cap = cap ? cap : FFPF_FT_SIZE_DEFAULT;
+	ft->ents = calloc(ft->cap, sizeof(*ft->ents));
+	ft->bkeys = calloc(FT_BATCH, sizeof(*ft->bkeys));
+	ft->bvals = calloc(FT_BATCH, sizeof(*ft->bvals));
+	if (!ft->ents || !ft->bkeys || !ft->bvals) {
+		free(ft->bkeys);
+		free(ft->bvals);
+		free(ft->ents);
+		free(ft);
+		return NULL;
+	}
+	if (opts && opts->sz >= offsetof(struct ffpf_ft_opts, interval_ms)) {
+		ft->on_end = opts->on_end;
+		ft->ctx = opts->ctx;
+	}
+	pthread_mutex_init(&ft->lock, NULL);
+	return ft;
+}
+
+static bool opts_manual(const struct ffpf_ft_opts *opts)
+{
+	return opts && opts->sz >= offsetof(struct ffpf_ft_opts, manual) + sizeof(bool) &&
+	       opts->manual;
+}
+
+/* Hand @ft to its flow and start its thread unless manual. */
+static int ft_run(struct ffpf_ft *ft, const struct ffpf_ft_opts *opts, void *(*fn)(void *))
+{
+	ft->flow->ft = ft;
+	if (opts_manual(opts))
+		return 0;
+	if (pthread_create(&ft->thread, NULL, fn, ft)) {
+		ft->flow->ft = NULL;
+		return -EAGAIN;
+	}
+	ft->threaded = true;
+	return 0;
+}
+
+/* A daemon's flow: the daemon tracks and sweeps, this process reads. */
+static int ft_start_remote(struct ffpf_flow *flow, const struct ffpf_ft_opts *opts)
+{
+	struct ffpf_remote_ft rft;
+	struct ffpf_ft_feed feed;
+	struct ffpf_ft *ft;
+	int err;
+
+	err = ffpf_remote_ft_start(flow, opts && opts->sz > offsetof(struct ffpf_ft_opts,
+								     interval_ms) ?
+				   opts->interval_ms : 0, opts_manual(opts), &feed, &rft);
+	if (err)
+		return err;
+	ft = ft_alloc(flow, rft.table_size, opts);
+	if (!ft) {
+		ffpf_ft_feed_destroy(&feed);
+		close(rft.table_fd);
+		close(rft.byid_fd);
+		return -ENOMEM;
+	}
+	ft->feed = feed;
+	ft->table_fd = rft.table_fd;
+	ft->byid_fd = rft.byid_fd;
+	ft->index = rft.index;
+	err = ft_run(ft, opts, ft_remote_thread);
+	if (err) {
+		pthread_mutex_destroy(&ft->lock);
+		ft_free(ft);
+	}
+	return err;
 }
 
 int ffpf_ft_start(struct ffpf_flow *flow, const struct ffpf_ft_opts *opts)
@@ -262,61 +395,44 @@ int ffpf_ft_start(struct ffpf_flow *flow, const struct ffpf_ft_opts *opts)
 	struct ffpf_ft *ft;
 	struct ffpf_stage *st;
 	__u64 idle;
+	int err;
 
 	if (!flow || (opts && opts->sz < offsetof(struct ffpf_ft_opts, interval_ms)))
 		return -EINVAL;
 	if (!flow->instantiated)
 		return ffpf_err(EINVAL, "flow %s: instantiate it before tracking\n", flow->name);
-	if (flow->remote)
-		return ffpf_err(EOPNOTSUPP, "flow %s: flow tracking through the ffpf-bpf daemon "
-				"is not there yet: read its statistics with ffpf_flow_stats(), "
-				"or run it as root\n", flow->name);
 	if (flow->ft)
 		return -EALREADY;
+	if (flow->remote)
+		return ft_start_remote(flow, opts);
 	st = ft_stage(flow);
 	if (!st)
 		return ffpf_err(ENOENT, "flow %s: no flowtrack() filter in its chain\n",
 				flow->name);
-	ft = calloc(1, sizeof(*ft));
+	ft = ft_alloc(flow, ((struct ffpf_flowtrack_mbuf *)st->mbuf)->cfg.size, opts);
 	if (!ft)
 		return -ENOMEM;
-	ft->flow = flow;
 	ft->st = st;
 	ft->mbuf = st->mbuf;
+	ft->index = ft->mbuf->cfg.flags & FFPF_FT_F_INDEX;
 	ft->table_fd = ffpf_stage_map_fd(st, "flowtrack_table");
 	ft->byid_fd = ffpf_stage_map_fd(st, "flowtrack_byid");
-	ft->cap = ft->mbuf->cfg.size ? ft->mbuf->cfg.size : FFPF_FT_SIZE_DEFAULT;
-	ft->ents = calloc(ft->cap, sizeof(*ft->ents));
-	ft->bkeys = calloc(FT_BATCH, sizeof(*ft->bkeys));
-	ft->bvals = calloc(FT_BATCH, sizeof(*ft->bvals));
-	if (ft->table_fd < 0 || ft->byid_fd < 0 || !ft->ents || !ft->bkeys || !ft->bvals) {
-		int err = ft->table_fd < 0 ? ft->table_fd : ft->byid_fd < 0 ? ft->byid_fd : -ENOMEM;
-
-		ft_free(ft);
-		return err;
-	}
-	if (opts && opts->sz >= offsetof(struct ffpf_ft_opts, interval_ms)) {
-		ft->on_end = opts->on_end;
-		ft->ctx = opts->ctx;
+	if (ft->table_fd < 0 || ft->byid_fd < 0) {
+		err = ft->table_fd < 0 ? ft->table_fd : ft->byid_fd;
+		goto fail;
 	}
 	idle = ft->mbuf->cfg.idle_ns;
 	ft->auto_interval = !(opts && opts->interval_ms);
 	ft->interval_ms = !ft->auto_interval ? opts->interval_ms :
 			  idle / 4000000 < 50 ? 50 : idle / 4000000 > 1000 ? 1000 : idle / 4000000;
-	pthread_mutex_init(&ft->lock, NULL);
 	ft->last_table_full = ft_counter(ft, 1);
-	flow->ft = ft;
-	if (!(opts && opts->sz >= offsetof(struct ffpf_ft_opts, manual) + sizeof(bool) &&
-	      opts->manual)) {
-		if (pthread_create(&ft->thread, NULL, ft_thread, ft)) {
-			flow->ft = NULL;
-			pthread_mutex_destroy(&ft->lock);
-			ft_free(ft);
-			return -EAGAIN;
-		}
-		ft->threaded = true;
-	}
-	return 0;
+	err = ft_run(ft, opts, ft_thread);
+	if (!err)
+		return 0;
+fail:
+	pthread_mutex_destroy(&ft->lock);
+	ft_free(ft);
+	return err;
 }
 
 int ffpf_flow_set_termination_cb(struct ffpf_flow *flow, ffpf_ft_end_fn fn, void *ctx)
@@ -332,8 +448,14 @@ int ffpf_ft_sweep(struct ffpf_flow *flow)
 
 	if (!flow || !flow->ft)
 		return -EINVAL;
+	n = flow->remote ? ffpf_remote_ft_sweep(flow) : 0;
+	if (n < 0)
+		return n;
 	pthread_mutex_lock(&flow->ft->lock);
-	n = ft_sweep_locked(flow->ft);
+	if (flow->remote)
+		ft_drain_locked(flow->ft);
+	else
+		n = ft_sweep_locked(flow->ft);
 	pthread_mutex_unlock(&flow->ft->lock);
 	return n;
 }
@@ -368,7 +490,7 @@ int ffpf_ft_lookup_id(struct ffpf_flow *flow, __u32 id, struct ffpf_ft_key *key,
 
 	if (!flow || !flow->ft || !id)
 		return -EINVAL;
-	if (!(flow->ft->mbuf->cfg.flags & FFPF_FT_F_INDEX))
+	if (!flow->ft->index)
 		return ffpf_err(EOPNOTSUPP, "flow %s: lookup by id needs flowtrack(index=1)\n",
 				flow->name);
 	if (bpf_map_lookup_elem(flow->ft->byid_fd, &id, &k))
@@ -389,8 +511,15 @@ int ffpf_ft_expire(struct ffpf_flow *flow, const struct ffpf_ft_key *key)
 
 	if (!flow || !flow->ft || !key)
 		return -EINVAL;
+	/* through the daemon: its record is in the ring when the reply is here */
+	err = flow->remote ? ffpf_remote_ft_expire(flow, key) : 0;
+	if (err)
+		return err;
 	pthread_mutex_lock(&flow->ft->lock);
-	err = ft_end(flow->ft, key, FFPF_FT_END_FORCED);
+	if (flow->remote)
+		ft_drain_locked(flow->ft);
+	else
+		err = ft_end(flow->ft, key, FFPF_FT_END_FORCED);
 	pthread_mutex_unlock(&flow->ft->lock);
 	return err;
 }
@@ -402,6 +531,8 @@ int ffpf_ft_stats(struct ffpf_flow *flow, struct ffpf_ft_stats *st)
 
 	if (!ft || !st)
 		return -EINVAL;
+	if (flow->remote)
+		return ffpf_remote_ft_stats(flow, st);
 	pthread_mutex_lock(&ft->lock);
 	full.live = ft->live;
 	memcpy(full.ended, ft->ended, sizeof(full.ended));
@@ -415,6 +546,31 @@ int ffpf_ft_stats(struct ffpf_flow *flow, struct ffpf_ft_stats *st)
 	return ffpf_copy_sized(st, &full, sizeof(full));
 }
 
+int ffpf_ft_maps(const struct ffpf_flow *flow, int *table_fd, int *byid_fd, __u32 *size,
+		 bool *index)
+{
+	const struct ffpf_ft *ft = flow ? flow->ft : NULL;
+
+	if (!ft)
+		return -EINVAL;
+	*table_fd = ft->table_fd;
+	*byid_fd = ft->byid_fd;
+	*size = ft->cap;
+	*index = ft->index;
+	return 0;
+}
+
+void ffpf_ft_quiesce(struct ffpf_flow *flow)
+{
+	struct ffpf_ft *ft = flow ? flow->ft : NULL;
+
+	if (ft && ft->threaded) {
+		atomic_store(&ft->stop, true);
+		pthread_join(ft->thread, NULL);
+		ft->threaded = false;
+	}
+}
+
 void ffpf_ft_stop(struct ffpf_flow *flow)
 {
 	struct ffpf_ft *ft = flow ? flow->ft : NULL;
@@ -422,16 +578,18 @@ void ffpf_ft_stop(struct ffpf_flow *flow)
 
 	if (!ft)
 		return;
-	if (ft->threaded) {
-		atomic_store(&ft->stop, true);
-		pthread_join(ft->thread, NULL);
-	}
-	/* The table goes with the flow: every live flow ends here, once. A
-	 * disconnected pinned flow keeps its table, and its flows, running. */
+	ffpf_ft_quiesce(flow);
+	/* The table goes with the flow: every live flow ends here, once (a
+	 * daemon's flow: the daemon ended them at CLOSE, the records are in
+	 * the ring). A disconnected pinned flow keeps its table running. */
 	pthread_mutex_lock(&ft->lock);
-	n = flow->disconnected ? 0 : ft_snapshot(ft);
-	for (int i = 0; i < n; i++)
-		ft_end(ft, &ft->ents[i].key, FFPF_FT_END_CLOSED);
+	if (flow->remote) {
+		ft_drain_locked(ft);
+	} else {
+		n = flow->disconnected ? 0 : ft_snapshot(ft);
+		for (int i = 0; i < n; i++)
+			ft_end(ft, &ft->ents[i].key, FFPF_FT_END_CLOSED);
+	}
 	pthread_mutex_unlock(&ft->lock);
 	pthread_mutex_destroy(&ft->lock);
 	ft_free(ft);

@@ -145,6 +145,12 @@ struct ffpf_ibuf;
 struct ffpf_ft;
 /* Stop the flow's tracker: export every live flow (reason CLOSED) first. */
 void ffpf_ft_stop(struct ffpf_flow *flow);
+/* Stop only its thread (a daemon's flow: before CLOSE, whose records
+ * ffpf_ft_stop() hands on after it). */
+void ffpf_ft_quiesce(struct ffpf_flow *flow);
+/* A started tracker's table and id index (borrowed fds), for the daemon. */
+int ffpf_ft_maps(const struct ffpf_flow *flow, int *table_fd, int *byid_fd, __u32 *size,
+		 bool *index);
 struct ffpf_flow {
 	char name[FFPF_NAME_LEN];
 	char ifname[IF_NAMESIZE];	/* the device */

@@ -43,6 +43,10 @@ static const char *const type_names[FFPF_MSG_TYPE_MAX] = {
 	[FFPF_MSG_IFACE_STATS] = "IFACE_STATS",
 	[FFPF_MSG_RX_STATS] = "RX_STATS",
 	[FFPF_MSG_LIST] = "LIST",
+	[FFPF_MSG_FT_START] = "FT_START",
+	[FFPF_MSG_FT_SWEEP] = "FT_SWEEP",
+	[FFPF_MSG_FT_EXPIRE] = "FT_EXPIRE",
+	[FFPF_MSG_FT_STATS] = "FT_STATS",
 };
 
 static const char *const reply_names[FFPF_MSG_TYPE_MAX] = {
@@ -60,6 +64,10 @@ static const char *const reply_names[FFPF_MSG_TYPE_MAX] = {
 	[FFPF_MSG_IFACE_STATS] = "IFACE_STATS reply",
 	[FFPF_MSG_RX_STATS] = "RX_STATS reply",
 	[FFPF_MSG_LIST] = "LIST reply",
+	[FFPF_MSG_FT_START] = "FT_START reply",
+	[FFPF_MSG_FT_SWEEP] = "FT_SWEEP reply",
+	[FFPF_MSG_FT_EXPIRE] = "FT_EXPIRE reply",
+	[FFPF_MSG_FT_STATS] = "FT_STATS reply",
 };
 
 static const char *const attr_names[FFPF_A_MAX] = {
@@ -85,6 +93,8 @@ static const char *const attr_names[FFPF_A_MAX] = {
 	[FFPF_A_RING] = "RING",
 	[FFPF_A_INFO] = "INFO",
 	[FFPF_A_BLOB] = "BLOB",
+	[FFPF_A_FT] = "FT",
+	[FFPF_A_SHARE] = "SHARE",
 };
 
 /* A string attribute's size limit, NUL included, and whether "" is valid. */
@@ -106,7 +116,7 @@ static const struct {
 #define REQ_HELLO	BIT(FFPF_A_VERSION)
 #define REQ_CREATE	(BIT(FFPF_A_IFNAME) | BIT(FFPF_A_NAME) | BIT(FFPF_A_HOOK) | \
 			 BIT(FFPF_A_RX) | BIT(FFPF_A_SNAPLEN) | BIT(FFPF_A_IBUF_SIZE) | \
-			 BIT(FFPF_A_GROUP))
+			 BIT(FFPF_A_GROUP) | BIT(FFPF_A_SHARE))
 
 static const struct {
 	__u64 allowed, required;	/* request */
@@ -132,6 +142,10 @@ static const struct {
 	[FFPF_MSG_IFACE_STATS] = { 0, 0, BIT(FFPF_A_BLOB), false },
 	[FFPF_MSG_RX_STATS] = { 0, 0, BIT(FFPF_A_BLOB), false },
 	[FFPF_MSG_LIST] = { 0, 0, BIT(FFPF_A_TEXT), true },
+	[FFPF_MSG_FT_START] = { BIT(FFPF_A_FT), BIT(FFPF_A_FT), BIT(FFPF_A_FT), false },
+	[FFPF_MSG_FT_SWEEP] = { 0, 0, BIT(FFPF_A_SIZE), false },
+	[FFPF_MSG_FT_EXPIRE] = { BIT(FFPF_A_BLOB), BIT(FFPF_A_BLOB), 0, false },
+	[FFPF_MSG_FT_STATS] = { 0, 0, BIT(FFPF_A_BLOB), false },
 };
 
 const char *ffpf_msg_type_name(__u16 type)
@@ -247,6 +261,21 @@ static int check_value(__u16 type, const __u8 *val, __u16 len, size_t off,
 		if (!ret)
 			out->info = (const struct ffpf_msg_info *)val;
 		return ret;
+	case FFPF_A_SHARE:	/* a __u32 added after the others */
+		ret = check_fixed(type, len, sizeof(__u32), w);
+		if (!ret)
+			memcpy(&out->share, val, sizeof(__u32));
+		return ret;
+	case FFPF_A_FT:
+		ret = check_fixed(type, len, sizeof(struct ffpf_msg_ft), w);
+		if (ret)
+			return ret;
+		/* ring_size is read in place, as RING's members are */
+		if (off % 8)
+			return fail(w, -EBADMSG, "FT: value at offset %zu, not 8-byte aligned",
+				    off);
+		out->ft = (const struct ffpf_msg_ft *)val;
+		return 0;
 	default: /* FFPF_A_BLOB */
 		if (len == 0 || len > FFPF_MSG_BLOB_MAX)
 			return fail(w, -EBADMSG, "BLOB: %u bytes, must be 1..%d", len,
@@ -416,8 +445,9 @@ static void put_raw(struct ffpf_msg_buf *b, __u16 type, const void *val, size_t 
 
 int ffpf_msg_put(struct ffpf_msg_buf *b, __u16 type, const void *val, size_t len)
 {
-	/* RING is read in place: its value must start 8-aligned. */
-	size_t filler = (type == FFPF_A_RING && (b->len + ATTR_HDR) % 8) ? ATTR_HDR : 0;
+	/* RING and FT are read in place: their values must start 8-aligned. */
+	size_t filler = ((type == FFPF_A_RING || type == FFPF_A_FT) &&
+			 (b->len + ATTR_HDR) % 8) ? ATTR_HDR : 0;
 
 	if (len && !val)
 		return -EINVAL;

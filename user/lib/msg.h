@@ -8,13 +8,13 @@
  * list of attributes (type, length, value; values padded to 4 bytes, the
  * last one's padding included in the length). Type FFPF_A_UNSPEC with no
  * value is an alignment filler (it may repeat and is ignored): FFPF_A_RING
- * holds __u64s and is read in place, so its value must start 8-byte
- * aligned from the message's start, and ffpf_msg_put() puts a filler
- * before it when needed. A
- * reply has the request's type with FFPF_MSG_REPLY set, the request's seq,
- * and err (0 or a negative errno); on error it carries FFPF_A_MESSAGE, the
- * library's explanation. Only replies carry file descriptors (SCM_RIGHTS):
- * what a client sends along with a request is closed unread.
+ * and FFPF_A_FT hold __u64s and are read in place, so their values must
+ * start 8-byte aligned from the message's start, and ffpf_msg_put() puts
+ * a filler before them when needed. A reply has the request's type with
+ * FFPF_MSG_REPLY set, the request's seq, and err (0 or a negative errno);
+ * on error it carries FFPF_A_MESSAGE, the library's explanation. Only
+ * replies carry file descriptors (SCM_RIGHTS): what a client sends along
+ * with a request is closed unread.
  *
  * Everything a peer sends is untrusted: ffpf_msg_parse() checks the
  * header, every attribute's bounds and type, which attributes the message
@@ -59,7 +59,7 @@ struct ffpf_msg_attr {
 
 enum ffpf_msg_type {
 	FFPF_MSG_HELLO = 1,	/* -> FFPF_A_VERSION; reply: FFPF_A_VERSION, FFPF_A_U_ID */
-	FFPF_MSG_CREATE,	/* IFNAME, [NAME HOOK RX SNAPLEN IBUF_SIZE GROUP];
+	FFPF_MSG_CREATE,	/* IFNAME, [NAME HOOK RX SNAPLEN IBUF_SIZE GROUP SHARE];
 				 * reply: flow handle in hdr.flow, NAME */
 	FFPF_MSG_POPULATE,	/* SPEC */
 	FFPF_MSG_ADD_FILTER,	/* CLASS, [ARGS] */
@@ -75,6 +75,13 @@ enum ffpf_msg_type {
 	FFPF_MSG_IFACE_STATS,	/* reply: BLOB = struct ffpf_iface_stats */
 	FFPF_MSG_RX_STATS,	/* reply: BLOB = struct ffpf_rx_stats */
 	FFPF_MSG_LIST,		/* reply: TEXT, one line per flow the caller may see */
+	/* Flow tracking (ffpf_ft_*): the daemon sweeps, the client gets the records. */
+	FFPF_MSG_FT_START,	/* FT (interval_ms, flags); reply: FT, and fds
+				 * [record ring memfd, eventfd, flow table (read-only),
+				 * id index (read-only)] */
+	FFPF_MSG_FT_SWEEP,	/* reply: SIZE = flows ended */
+	FFPF_MSG_FT_EXPIRE,	/* BLOB = struct ffpf_ft_key */
+	FFPF_MSG_FT_STATS,	/* reply: BLOB = struct ffpf_ft_stats */
 	FFPF_MSG_TYPE_MAX,
 };
 
@@ -106,6 +113,9 @@ enum ffpf_msg_attr_type {
 	FFPF_A_INFO,		/* struct ffpf_msg_info */
 	/* opaque, at most FFPF_MSG_BLOB_MAX bytes */
 	FFPF_A_BLOB,
+	FFPF_A_FT,		/* struct ffpf_msg_ft */
+	FFPF_A_SHARE,		/* __u32: handle of the flow whose state to share
+				 * (ffpf_flow_opts.share), on the same connection */
 	FFPF_A_MAX,
 };
 
@@ -124,6 +134,18 @@ struct ffpf_msg_ring {
 	__u32 frame_size;
 	__u32 flow;		/* the flow's bit in ffpf_meta.matched */
 	__u32 pad;
+};
+
+/* Flow tracking through the daemon (FT_START). */
+#define FFPF_MSG_FT_MANUAL	1u	/* request: sweep only on FT_SWEEP */
+#define FFPF_MSG_FT_INDEX	2u	/* reply: the table has an id index */
+
+struct ffpf_msg_ft {
+	__u64 ring_size;	/* reply: bytes of the record ring memfd */
+	__u32 interval_ms;	/* request: sweep period, 0: automatic */
+	__u32 flags;		/* FFPF_MSG_FT_* */
+	__u32 capacity;		/* reply: records in the ring */
+	__u32 table_size;	/* reply: entries of the flow table */
 };
 
 /* The flow as the daemon loaded it: what the client's getters answer. */
@@ -145,6 +167,8 @@ struct ffpf_msg {
 	__u64 size;				/* FFPF_A_SIZE */
 	const struct ffpf_msg_ring *ring;
 	const struct ffpf_msg_info *info;
+	const struct ffpf_msg_ft *ft;
+	__u32 share;				/* FFPF_A_SHARE */
 	const void *blob;
 	__u32 blob_len;
 };

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include <linux/capability.h>
 #include <bpf/bpf.h>
 
+#include "ftfeed.h"
 #include "log.h"
 #include "msg.h"
 #include "remote.h"
@@ -245,10 +247,13 @@ int ffpf_remote_create(struct ffpf_flow *flow, const char *path)
 	struct conn *c;
 	int err;
 
-	if (flow->share || (flow->flags & FFPF_FLOW_PIN))
-		return ffpf_err(EOPNOTSUPP, "flow %s: %s through the ffpf-bpf daemon is not "
-				"supported\n", flow->name[0] ? flow->name : "(unnamed)",
-				flow->share ? "sharing another flow's state" : "pinning");
+	if (flow->flags & FFPF_FLOW_PIN)
+		return ffpf_err(EOPNOTSUPP, "flow %s: pinning through the ffpf-bpf daemon is not "
+				"supported: a pinned flow outlives its process, a daemon's "
+				"flow does not\n", flow->name[0] ? flow->name : "(unnamed)");
+	if (flow->share && (!flow->share->remote || flow->share->remote->c->dead))
+		return ffpf_err(EINVAL, "flow %s: the flow to share state with must be a flow "
+				"of the same daemon\n", flow->name[0] ? flow->name : "(unnamed)");
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -269,6 +274,8 @@ int ffpf_remote_create(struct ffpf_flow *flow, const char *path)
 	if (flow->snaplen_set)
 		ffpf_msg_put_u32(&c->req, FFPF_A_SNAPLEN, flow->snaplen);
 	ffpf_msg_put_u32(&c->req, FFPF_A_IBUF_SIZE, flow->ibuf_size);
+	if (flow->share)
+		ffpf_msg_put_u32(&c->req, FFPF_A_SHARE, flow->share->remote->handle);
 	err = conn_call(c, flow->ifname, &m, NULL, 0, NULL);
 	if (!err && m.hdr.flow <= 0)
 		err = ffpf_err(EPROTO, "%s: the daemon gave no flow handle\n", flow->ifname);
@@ -285,6 +292,7 @@ int ffpf_remote_create(struct ffpf_flow *flow, const char *path)
 	}
 	r->c = c;
 	flow->remote = r;
+	flow->share = NULL;	/* the daemon's flows share; this one would dangle */
 	return 0;
 }
 
@@ -375,6 +383,9 @@ void ffpf_remote_close(struct ffpf_flow *flow)
 	struct ffpf_remote *r = flow->remote;
 
 	ffpf_rx_remove(flow);
+	/* The tracker's thread stops first; the records of the flows that end
+	 * with the daemon's flow are handed on after CLOSE (ffpf_ft_stop()). */
+	ffpf_ft_quiesce(flow);
 	for (int i = 0; i < FFPF_MAX_STAGES; i++) {
 		if (r->mbuf_ro[i] > 0) {
 			close(r->mbuf_ro[i]);
@@ -390,6 +401,7 @@ void ffpf_remote_close(struct ffpf_flow *flow)
 		simple_call(flow, FFPF_MSG_CLOSE, flow->name);
 		ffpf_set_print(old);
 	}
+	ffpf_ft_stop(flow);
 	conn_put(r->c);
 	free(r);
 	flow->remote = NULL;
@@ -510,6 +522,72 @@ out:
 	if (size)
 		*size = r->mbuf_len[idx];
 	return r->mbuf[idx];
+}
+
+int ffpf_remote_ft_start(struct ffpf_flow *flow, __u32 interval_ms, bool manual,
+			 struct ffpf_ft_feed *feed, struct ffpf_remote_ft *out)
+{
+	struct ffpf_msg_ft req = { .interval_ms = interval_ms,
+				   .flags = manual ? FFPF_MSG_FT_MANUAL : 0 };
+	struct conn *c = req_start(flow, FFPF_MSG_FT_START);
+	struct ffpf_msg_ft ft = {};
+	int fds[4], nfds, err;
+	struct ffpf_msg m;
+
+	ffpf_msg_put(&c->req, FFPF_A_FT, &req, sizeof(req));
+	err = conn_call(c, flow->name, &m, fds, 4, &nfds);
+	if (!err && (!FFPF_MSG_HAS(&m, FFPF_A_FT) || nfds != 4))
+		err = ffpf_err(EPROTO, "%s: incomplete FT_START reply from the daemon\n",
+			       flow->name);
+	if (!err)
+		ft = *m.ft;
+	pthread_mutex_unlock(&c->lock);
+	if (err) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		return err;
+	}
+	err = ffpf_ft_feed_attach(feed, fds[0], ft.ring_size, ft.capacity, fds[1]);
+	if (err) {
+		close(fds[2]);
+		close(fds[3]);
+		return ffpf_err(-err, "flow %s: mapping the daemon's record ring: %s\n",
+				flow->name, strerror(-err));
+	}
+	out->table_fd = fds[2];
+	out->byid_fd = fds[3];
+	out->table_size = ft.table_size;
+	out->index = ft.flags & FFPF_MSG_FT_INDEX;
+	return 0;
+}
+
+int ffpf_remote_ft_sweep(struct ffpf_flow *flow)
+{
+	struct conn *c = req_start(flow, FFPF_MSG_FT_SWEEP);
+	struct ffpf_msg m;
+	int err = conn_call(c, flow->name, &m, NULL, 0, NULL);
+
+	if (!err)
+		err = FFPF_MSG_HAS(&m, FFPF_A_SIZE) && m.size <= INT32_MAX ? (int)m.size : -EPROTO;
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+int ffpf_remote_ft_expire(struct ffpf_flow *flow, const struct ffpf_ft_key *key)
+{
+	struct conn *c = req_start(flow, FFPF_MSG_FT_EXPIRE);
+	struct ffpf_msg m;
+	int err;
+
+	ffpf_msg_put(&c->req, FFPF_A_BLOB, key, sizeof(*key));
+	err = conn_call(c, flow->name, &m, NULL, 0, NULL);
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+int ffpf_remote_ft_stats(const struct ffpf_flow *flow, struct ffpf_ft_stats *st)
+{
+	return blob_call(flow, FFPF_MSG_FT_STATS, -1, st, sizeof(struct ffpf_ft_stats), true);
 }
 
 int ffpf_remote_nfilters(const struct ffpf_flow *flow)

@@ -34,6 +34,22 @@ const char *ffpf_remote_filter_class(const struct ffpf_flow *flow, int idx);
 const char *ffpf_remote_filter_name(const struct ffpf_flow *flow, int idx);
 const char *ffpf_remote_spec(const struct ffpf_flow *flow);
 
+/* Flow tracking through the daemon: it sweeps, the records come through @feed. */
+struct ffpf_ft_feed;
+struct ffpf_remote_ft {
+	int table_fd;		/* the flow table, read-only */
+	int byid_fd;		/* its id index, read-only */
+	__u32 table_size;
+	bool index;		/* flowtrack(index=1) */
+};
+/* FT_START: on success @feed is attached and @out's fds are the caller's. */
+int ffpf_remote_ft_start(struct ffpf_flow *flow, __u32 interval_ms, bool manual,
+			 struct ffpf_ft_feed *feed, struct ffpf_remote_ft *out);
+/* FT_SWEEP: the flows the daemon ended (their records are in the feed). */
+int ffpf_remote_ft_sweep(struct ffpf_flow *flow);
+int ffpf_remote_ft_expire(struct ffpf_flow *flow, const struct ffpf_ft_key *key);
+int ffpf_remote_ft_stats(const struct ffpf_flow *flow, struct ffpf_ft_stats *st);
+
 /* The daemon's listing (LIST request) into @buf; for `ffpf-bpf daemon --status`. */
 int ffpf_remote_list(const char *path, char *buf, size_t len);
 
