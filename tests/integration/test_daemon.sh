@@ -110,7 +110,8 @@ as_bg() {
 }
 wait_ready() { wait_for "grep -q ready '$D/$1.out' || grep -q 'flows\\? active' '$D/$1.err'" 10; }
 kv() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" "$D/$1.out" | tail -n1; }
-n_progs() { bpftool prog show 2>/dev/null | grep -c '^[0-9]*:' || true; }
+# the daemon's BPF programs (not the machine's: other tests may load theirs)
+n_progs() { ff_proc_bpf_ids "$DPID" | grep -c '^prog ' || true; }
 
 if daemon_start; then
 	t_pass "daemon serves $SOCK (policy $pol)"
@@ -198,6 +199,11 @@ OUT=$(as "$A" "$FFPF" run -i "$IF_S" --flow 'ok=prefixset(src, allow, 10.199.0.0
 t_check "alice: payload after prefixset inside 10.199.0.0/16 is allowed (exit 0)" 0 "$rc"
 
 # --- 3. isolation: bob's attempts -----------------------------------------------
+# alice's statistics-only flow matches bob's packets too: its bit must not show
+as_bg "$A" astats "$FFPF" run -i "$IF_S" --flow 'st=match(udp, dst port 5005) -> count' \
+	--duration 8 -q
+ASTATS=$BGPID
+wait_ready astats || t_fail "alice's statistics flow" "$(cat "$D/astats.err")"
 as_bg "$B" bob "$CLIENT" "$IF_S" 'match(udp, dst port 5005)' --count 5 --mbuf
 BOB=$BGPID
 wait_ready bob || t_fail "bob's client" "$(cat "$D/bob.err")"
@@ -212,7 +218,10 @@ _ff_forget_pid "$ALICE2"
 echo "    bob:   $(tr '\n' ' ' <"$D/bob.out")"
 echo "    alice: $(tr '\n' ' ' <"$D/alice2.out")"
 t_check "bob receives his 5 packets from the shared memory" 5 "$(kv bob packets)"
-t_check "bob's packets show no other flow's bit (other group)" 0x0 "$(kv bob other_bits)"
+wait "$ASTATS" || true
+_ff_forget_pid "$ASTATS"
+t_check "bob's packets show no other flow's bit (other group; alice's receiving and statistics flows)" \
+	0x0 "$(kv bob other_bits)"
 t_check "bob cannot make his PBuf mapping writable (sealed memfd)" EACCES "$(kv bob pbuf_mprotect_write)"
 t_check "bob cannot write his PBuf through /proc/self/mem" EFAULT "$(kv bob pbuf_write_via_mem | sed 's/EIO/EFAULT/')"
 t_check "bob gets no MBuf (policy: mbuf none)" EPERM "$(kv bob mbuf)"
@@ -382,7 +391,7 @@ after_flows=$(daemon_status | grep -c "^flow " || true)
 after_progs=$(n_progs)
 t_check "kill -9: the daemon closed the victim's flow ($before_flows -> $after_flows)" \
 	"$((before_flows - 1))" "$after_flows"
-((after_progs < before_progs)) && t_pass "kill -9: its programs left the kernel ($before_progs -> $after_progs BPF programs)" ||
+((after_progs < before_progs)) && t_pass "kill -9: its programs left the kernel ($before_progs -> $after_progs BPF programs of the daemon)" ||
 	t_fail "kill -9: programs" "$before_progs -> $after_progs"
 ff_udp_ports 5005 20
 wait "$OTHER" || true

@@ -712,6 +712,7 @@ int ffpf_flow_instantiate(struct ffpf_flow *flow)
 	__atomic_fetch_or(&ifc->ctl->present, 1ULL << idx, __ATOMIC_SEQ_CST);
 	__atomic_fetch_add(&ifc->ctl->generation, 1, __ATOMIC_SEQ_CST);
 	ifc->local |= 1ULL << idx;
+	ifc->group_of[idx] = flow->group;
 	flow->iface = ifc;
 	flow->idx = idx;
 	flow->instantiated = true;
@@ -721,6 +722,8 @@ int ffpf_flow_instantiate(struct ffpf_flow *flow)
 		err = ffpf_flow_pin(flow);
 	else if (flow->rx)
 		err = ffpf_rx_add(flow);
+	if (!err && !flow->rx)
+		ffpf_rx_flows_changed(ifc);	/* (ffpf_rx_add() did it for a receiver) */
 	if (err) {
 		ffpf_iface_remove_flow(ifc, idx);
 		ifc->local &= ~(1ULL << idx);
@@ -884,7 +887,11 @@ void ffpf_flow_close(struct ffpf_flow *flow)
 			ffpf_iface_remove_flow(flow->iface, flow->idx);
 			if (flow->pinned)
 				flow_unpin(flow);
+		} else {
+			/* it stays in the kernel; its group (our memory) goes */
+			flow->iface->group_of[flow->idx] = NULL;
 		}
+		ffpf_rx_flows_changed(flow->iface);
 		unload_stages(flow);
 		ffpf_iface_put(flow->iface);
 	}

@@ -415,6 +415,7 @@ int ffpf_iface_remove_flow(struct ffpf_iface *ifc, int idx)
 	bpf_map_update_elem(ifc->flows_fd, &key, &no_desc, BPF_ANY);
 	ffpf_percpu_zero(ifc->fstats_fd, key, sizeof(struct ffpf_flow_counters));
 	ifc->local &= ~bit;
+	ifc->group_of[idx] = NULL;
 	ifc->local_pinned &= ~bit;
 	return 0;
 }

@@ -114,6 +114,8 @@ struct ffpf_iface {
 	struct ffpf_ctl *ctl;		/* mmap of ffpf_ctl */
 	bool pinned;			/* datapath lives under FFPF_PIN_ROOT/<if> */
 	__u64 local;			/* flows this process instantiated */
+	const char *group_of[FFPF_MAX_FLOWS];	/* their groups (flow->group); NULL:
+						 * no flow, or not ours ("") */
 	__u64 local_pinned;
 };
 

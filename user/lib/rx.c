@@ -59,8 +59,8 @@ struct rx_pool {
 	size_t mem_len;
 	int memfd;		/* copy: ours; tap: the tap's */
 	__u64 mask;		/* member flows */
-	__u64 visible;		/* bits its descriptors may show: its members, and the
-				 * flows without rx (no group's); not other groups' */
+	__u64 visible;		/* bits its descriptors may show: its group's flows,
+				 * receiving or not; never another group's */
 	struct ffpf_ibuf *act[FFPF_MAX_FLOWS];	/* members, packed: deliver's list */
 	int nact;
 	__u64 no_frame;		/* copy: PBuf empty, record lost for the group */
@@ -488,7 +488,6 @@ static int rx_start(struct ffpf_iface *ifc, const struct ffpf_flow *flow,
 /* Under the lock: the pools' packed lists and ctl->snaplen follow the members. */
 static void rx_members_changed(struct ffpf_rx *rx)
 {
-	__u64 all = 0;
 	__u32 snap = 0;
 
 	for (int k = 0; k < rx->npools; k++) {
@@ -505,14 +504,33 @@ static void rx_members_changed(struct ffpf_rx *rx)
 		if (rx->snaplen[i] > snap)
 			snap = rx->snaplen[i];
 	}
-	for (int k = 0; k < rx->npools; k++)
-		all |= rx->pool[k]->mask;
-	for (int k = 0; k < rx->npools; k++)
-		rx->pool[k]->visible = rx->pool[k]->mask | ~all;
+	/* A flow of no group of ours (another process's) counts as group "". */
+	for (int k = 0; k < rx->npools; k++) {
+		struct rx_pool *p = rx->pool[k];
+
+		p->visible = p->mask;
+		for (int i = 0; i < FFPF_MAX_FLOWS; i++) {
+			const char *g = rx->ifc->group_of[i];
+
+			if (!strcmp(g ? g : "", p->group))
+				p->visible |= 1ULL << i;
+		}
+	}
 	if (rx->tap && rx->npools)
 		ffpf_tap_set_mask(rx->tap, rx->pool[0]->visible);
 	if (snap)
 		__atomic_store_n(&rx->ifc->ctl->snaplen, snap, __ATOMIC_SEQ_CST);
+}
+
+void ffpf_rx_flows_changed(struct ffpf_iface *ifc)
+{
+	struct ffpf_rx *rx = ifc->rx;
+
+	if (!rx)
+		return;
+	rx_lock(rx);
+	rx_members_changed(rx);
+	rx_unlock(rx);
 }
 
 static int rx_check_join(const struct ffpf_rx *rx, const struct ffpf_flow *flow)

@@ -39,6 +39,13 @@ int ffpf_rx_add(struct ffpf_flow *flow);
  */
 void ffpf_rx_remove(struct ffpf_flow *flow);
 
+/*
+ * A flow came or went on @ifc (ifc->group_of changed): which bits each
+ * group's descriptors may show follows. A group sees its own flows' bits,
+ * receiving or statistics only, never another group's.
+ */
+void ffpf_rx_flows_changed(struct ffpf_iface *ifc);
+
 /* What a daemon hands a client so it can read a flow's packets itself. */
 struct ffpf_rx_export {
 	int pbuf_fd;		/* the group's PBuf (memfd sealed read-only) */
