@@ -72,6 +72,16 @@ if ! cc -std=gnu11 -Wall -Werror -I"$FF_ROOT/include" "$HERE/c/daemon_client.c" 
 	exit 1
 fi
 chmod 755 "$CLIENT"
+FSC=$D/flowsock_client
+# shellcheck disable=SC2046
+if ! cc -std=gnu11 -Wall -Werror -I"$FF_ROOT/include" "$HERE/c/flowsock_client.c" \
+	"$FF_ROOT/build/libffpfbpf.a" $(pkg-config --libs libxdp libbpf) -lpcap -lelf -lz -lpthread \
+	-o "$FSC" 2>"$D/cc.err"; then
+	t_fail "build flowsock_client" "$(cat "$D/cc.err")"
+	t_summary
+	exit 1
+fi
+chmod 755 "$FSC"
 FTC=$D/ft_client
 # shellcheck disable=SC2046
 if ! cc -std=gnu11 -Wall -Werror -I"$FF_ROOT/include" "$HERE/c/ft_client.c" \
@@ -372,6 +382,23 @@ if [[ -n "$hrec" && "${H[7]}" == "$hcli" && "${H[9]:-0}" -gt 0 ]]; then
 	t_pass "ffpf-bpf flows through the daemon: egress shares the table (HTTP flow out ${H[7]} = ft_client's, in ${H[9]})"
 else
 	t_fail "ffpf-bpf flows through the daemon" "record '$hrec', ft_client $hcli; $(tail -n3 "$D/ftflows.err")"
+fi
+
+# --- 4c. per-flow sockets through the daemon ---------------------------------------
+FSSTOP=$D/fs.stop
+as_bg "$A" fsock "$FSC" "$IF_S" 'match(udp, dst port 5008) -> flowtrack(idle=1, index=1)' "$FSSTOP" 64 0
+FSP=$BGPID
+wait_ready fsock || t_fail "alice's per-flow sockets" "$(cat "$D/fsock.err")"
+ff_udp_ports 5008 3
+wait_for "grep -q '^eof ' '$D/fsock.out'" 10 || true
+touch "$FSSTOP"
+wait "$FSP" || true
+_ff_forget_pid "$FSP"
+sed 's/^/    /' "$D/fsock.out"
+if grep -q '^end id=[0-9]* reason=idle pkts=3/0' "$D/fsock.out" && grep -q '^eof id=[0-9]* read=3 bad=0' "$D/fsock.out"; then
+	t_pass "per-flow sockets through the daemon: the UDP flow's 3 packets on its fd, idle notice, EOF"
+else
+	t_fail "per-flow sockets through the daemon" "$(cat "$D/fsock.out" "$D/fsock.err")"
 fi
 
 # --- 5. kill -9 of a client ------------------------------------------------------

@@ -6,6 +6,9 @@
 #     its headroom, byte-identical to tcpdump's packets cut the same
 #   - a flow's end delivers its deletion notice (FIN for the TCP flows,
 #     idle for the UDP one), then its fd reads EOF
+#   - an application that never reads: its flow's packets beyond the socket
+#     buffer are dropped and counted (queued + dropped = the 1500 sent, as
+#     the tracker counted them)
 #   - bad use: a flow without flowtrack(index=1), a flow without rx
 #
 # All traffic stays inside the namespaces created by tests/lib/netns.sh.
@@ -131,6 +134,43 @@ done
 S=$(grep '^stats ' "$D/fs.out" || true)
 t_check "nothing dropped (full, late, untracked)" "full=0 late=0 untracked=0" \
 	"$(grep -o 'full=[0-9]* late=[0-9]* untracked=[0-9]*' <<<"$S")"
+
+# --- a stuck application -----------------------------------------------------------
+rm -f "$STOP"
+FS_NOREAD=1 nsenter --net="/run/netns/$NS_S" -- "$CLIENT" "$IF_S" \
+	'match(udp, dst port 5006) -> flowtrack(idle=1, index=1)' "$STOP" 1500 0 \
+	>"$D/stuck.out" 2>"$D/stuck.err" </dev/null &
+FS=$!
+_FF_PIDS+=("$FS")
+wait_for "grep -q ready '$D/stuck.out' || ! kill -0 $FS 2>/dev/null" 10 || true
+ns_c "$FF_PYTHON" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(1500):
+    s.sendto(b"y" * 1000, (sys.argv[1], 5006))
+    if i % 50 == 0:
+        time.sleep(0.002)
+' "$IP_S"
+wait_for "grep -q '^end ' '$D/stuck.out'" 10 || true
+touch "$STOP"
+wait "$FS" || true
+_ff_forget_pid "$FS"
+E=$(grep '^end ' "$D/stuck.out" | head -n1)
+echo "    $E"
+echo "    $(grep '^stats ' "$D/stuck.out")"
+sent=$(sed -n 's/.* sent=\([0-9]*\).*/\1/p' <<<"$E") dropped=$(sed -n 's/.* dropped=\([0-9]*\).*/\1/p' <<<"$E")
+S=$(grep '^stats ' "$D/stuck.out" || true)
+full=$(sed -n 's/.* full=\([0-9]*\).*/\1/p' <<<"$S")
+lost=$(($(sed -n 's/.* ibuf_dropped=\([0-9]*\).*/\1/p' <<<"$S") + $(sed -n 's/.* ring_lost=\([0-9]*\).*/\1/p' <<<"$S")))
+counted=$(sed -n 's/.* pkts=\([0-9]*\)\/.*/\1/p' <<<"$E")
+# every packet the tracker counted is queued or counted as lost somewhere
+# (under load the copy ring or the IBuf may drop some too: counted there)
+if [[ -n "$sent" && "${dropped:-0}" -gt 0 && $((sent + dropped + lost)) -eq "${counted:-x}" &&
+	"$counted" -gt 1000 && "$full" == "$dropped" ]]; then
+	t_pass "stuck application: $sent packets queued, $dropped dropped and counted (full), $lost lost before, of $counted tracked (1500 sent)"
+else
+	t_fail "stuck application" "queued '$sent' dropped '$dropped' full '$full' lost before '$lost', tracked '$counted' (1500 sent)"
+fi
 
 # --- bad use ----------------------------------------------------------------------
 rc=0

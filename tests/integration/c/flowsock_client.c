@@ -8,13 +8,17 @@
  *
  * Prints "ready", then
  *   new id=ID fd=FD key=ADDR:PORT-ADDR:PORT proto=P
- *   end id=ID reason=R pkts=N0/N1          (the deletion notice)
+ *   end id=ID reason=R pkts=N0/N1 sent=S dropped=D   (the deletion notice;
+ *                                           S packets on its socket, D lost:
+ *                                           its buffer was full)
  *   eof id=ID read=N bad=B                 (its fd read EOF after N packets;
  *                                           B: datagrams whose header, headroom
  *                                           or length was wrong)
  * and at the end "stats live=.. opened=.. ended=.. packets=.. full=.. late=..
- * untracked=..". Runs until STOPFILE exists. With DUMPDIR, the packet
+ * untracked=.. ibuf_dropped=.. ring_lost=..". Runs until STOPFILE exists. With DUMPDIR, the packet
  * bytes of flow ID's datagrams go to DUMPDIR/ID.bin, one after the other.
+ * With FS_NOREAD=1 in the environment it never reads the flows' fds (a
+ * stuck application: their buffers fill).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -70,7 +74,8 @@ static void on_new(struct ffpf_flowsocks *fs, struct ffpf_flowsock *s,
 		c->dump = fopen(path, "w");
 	}
 	ev.data.ptr = c;
-	epoll_ctl(app->ep, EPOLL_CTL_ADD, s->fd, &ev);
+	if (!getenv("FS_NOREAD"))
+		epoll_ctl(app->ep, EPOLL_CTL_ADD, s->fd, &ev);
 	if (s->key_known) {
 		addr(&s->key, 0, a, sizeof(a));
 		addr(&s->key, 1, b, sizeof(b));
@@ -82,10 +87,11 @@ static void on_new(struct ffpf_flowsocks *fs, struct ffpf_flowsock *s,
 static void on_delete(struct ffpf_flowsocks *fs, struct ffpf_flowsock *s,
 		      const struct ffpf_ft_record *rec, void *ctx)
 {
-	printf("end id=%u reason=%s pkts=%llu/%llu\n", s->id,
+	printf("end id=%u reason=%s pkts=%llu/%llu sent=%llu dropped=%llu\n", s->id,
 	       rec ? reasons[rec->reason & 7] : "none",
 	       rec ? (unsigned long long)rec->flow.side[0].packets : 0ULL,
-	       rec ? (unsigned long long)rec->flow.side[1].packets : 0ULL);
+	       rec ? (unsigned long long)rec->flow.side[1].packets : 0ULL,
+	       (unsigned long long)s->packets, (unsigned long long)s->dropped);
 	fflush(stdout);
 }
 
@@ -120,6 +126,7 @@ int main(int argc, char **argv)
 	FFPF_OPTS(ffpf_flow_opts, o, .rx = FFPF_RX_COPY);
 	FFPF_OPTS(ffpf_flowsock_opts, so, .on_new = on_new, .on_delete = on_delete);
 	struct ffpf_flowsock_stats st = { .sz = sizeof(st) };
+	struct ffpf_rx_stats rs = { .sz = sizeof(rs) };
 	struct epoll_event ev = { .events = EPOLLIN }, evs[32];
 	struct app app = { .ep = epoll_create1(EPOLL_CLOEXEC) };
 	struct ffpf_flowsocks *fs;
@@ -174,11 +181,13 @@ int main(int argc, char **argv)
 			break;
 	}
 	ffpf_flowsocks_stats(fs, &st);
+	ffpf_flow_rx_stats(flow, &rs);
 	printf("stats live=%llu opened=%llu ended=%llu packets=%llu full=%llu late=%llu "
-	       "untracked=%llu\n", (unsigned long long)st.live, (unsigned long long)st.opened,
-	       (unsigned long long)st.ended, (unsigned long long)st.packets,
-	       (unsigned long long)st.full, (unsigned long long)st.late,
-	       (unsigned long long)st.untracked);
+	       "untracked=%llu ibuf_dropped=%llu ring_lost=%llu\n", (unsigned long long)st.live,
+	       (unsigned long long)st.opened, (unsigned long long)st.ended,
+	       (unsigned long long)st.packets, (unsigned long long)st.full,
+	       (unsigned long long)st.late, (unsigned long long)st.untracked,
+	       (unsigned long long)rs.dropped, (unsigned long long)rs.lost);
 	ffpf_flowsocks_close(fs);
 	ffpf_flow_close(flow);
 	return 0;
