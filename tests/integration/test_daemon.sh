@@ -62,36 +62,10 @@ user $B
   flows 2
 POLICY
 
-CLIENT=$D/daemon_client
-# shellcheck disable=SC2046
-if ! cc -std=gnu11 -Wall -Werror -I"$FF_ROOT/include" "$HERE/c/daemon_client.c" \
-	"$FF_ROOT/build/libffpfbpf.a" $(pkg-config --libs libxdp libbpf) -lpcap -lelf -lz -lpthread \
-	-o "$CLIENT" 2>"$D/cc.err"; then
-	t_fail "build daemon_client" "$(cat "$D/cc.err")"
-	t_summary
-	exit 1
-fi
-chmod 755 "$CLIENT"
-FSC=$D/flowsock_client
-# shellcheck disable=SC2046
-if ! cc -std=gnu11 -Wall -Werror -I"$FF_ROOT/include" "$HERE/c/flowsock_client.c" \
-	"$FF_ROOT/build/libffpfbpf.a" $(pkg-config --libs libxdp libbpf) -lpcap -lelf -lz -lpthread \
-	-o "$FSC" 2>"$D/cc.err"; then
-	t_fail "build flowsock_client" "$(cat "$D/cc.err")"
-	t_summary
-	exit 1
-fi
-chmod 755 "$FSC"
-FTC=$D/ft_client
-# shellcheck disable=SC2046
-if ! cc -std=gnu11 -Wall -Werror -I"$FF_ROOT/include" "$HERE/c/ft_client.c" \
-	"$FF_ROOT/build/libffpfbpf.a" $(pkg-config --libs libxdp libbpf) -lpcap -lelf -lz -lpthread \
-	-o "$FTC" 2>"$D/cc.err"; then
-	t_fail "build ft_client" "$(cat "$D/cc.err")"
-	t_summary
-	exit 1
-fi
-chmod 755 "$FTC"
+CLIENT=$D/daemon_client FSC=$D/flowsock_client FTC=$D/ft_client
+for prog in "$CLIENT" "$FSC" "$FTC"; do
+	ff_build_c "$HERE/c/$(basename "$prog").c" "$prog" || { t_summary; exit 1; }
+done
 
 DPID=
 daemon_start() {

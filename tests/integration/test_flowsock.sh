@@ -23,14 +23,7 @@ ffpf_setup
 
 D=$FF_TMP
 CLIENT=$D/flowsock_client
-# shellcheck disable=SC2046
-if ! cc -std=gnu11 -Wall -Werror -I"$FF_ROOT/include" "$HERE/c/flowsock_client.c" \
-	"$FF_ROOT/build/libffpfbpf.a" $(pkg-config --libs libxdp libbpf) -lpcap -lelf -lz -lpthread \
-	-o "$CLIENT" 2>"$D/cc.err"; then
-	t_fail "build flowsock_client" "$(cat "$D/cc.err")"
-	t_summary
-	exit 1
-fi
+ff_build_c "$HERE/c/flowsock_client.c" "$CLIENT" || { t_summary; exit 1; }
 
 SNAP=64 HEAD=16
 # a TCP server that reads until EOF, on 7000

@@ -78,6 +78,20 @@ ffpf_setup() {
 # running ffpf-bpf
 # ---------------------------------------------------------------------------
 
+# ff_build_c SRC OUT: build a test program (tests/integration/c/) against
+# the static library into OUT (mode 755). On failure t_fail says what the
+# compiler said, and it returns 1.
+ff_build_c() {
+	local src=$1 out=$2
+	# shellcheck disable=SC2046
+	if ! cc -std=gnu11 -Wall -Werror -I"$FF_ROOT/include" "$src" "$FF_ROOT/build/libffpfbpf.a" \
+		$(pkg-config --libs libxdp libbpf) -lpcap -lelf -lz -lpthread -o "$out" 2>"$out.err"; then
+		t_fail "build $(basename "$src")" "$(cat "$out.err")"
+		return 1
+	fi
+	chmod 755 "$out"
+}
+
 # ff_ns NS CMD...: run CMD in the network namespace NS only (mount
 # namespace unchanged, so /sys/fs/bpf stays the real bpffs).
 ff_ns() {
