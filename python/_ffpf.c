@@ -743,7 +743,7 @@ static PyObject *ft_dict(const struct ffpf_ft_key *k, const struct ffpf_ft_flow 
 	const struct ffpf_ft_side *o = ffpf_ft_dir(f, FFPF_FT_OUTBOUND);
 	const struct ffpf_ft_side *i = ffpf_ft_dir(f, FFPF_FT_INBOUND);
 
-	return Py_BuildValue("{sisisNsisNsisisisisKsKsKs(KKi)s(KKi)}",
+	return Py_BuildValue("{sisisNsisNsisisisisIsKsKsKs(KKi)s(KKi)}",
 			     "proto", k->proto, "ip_ver", k->ip_ver,
 			     "src", addr_str(k->addr[s], k->ip_ver), "sport", k->port[s],
 			     "dst", addr_str(k->addr[!s], k->ip_ver), "dport", k->port[!s],
