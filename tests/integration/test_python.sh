@@ -50,4 +50,28 @@ elif ((T_PASSED + T_FAILED == 0)); then
 elif ((rc != 0 && T_FAILED == 0)); then
 	t_fail "pytest" "exit status $rc"
 fi
+
+# make install + install-python into a staging root: the installed module
+# is the installed library's (ldd), and the API tests pass with it.
+STAGE=$FF_TMP/stage
+if make -C "$ROOT" --no-print-directory -s install install-python PYTHON="$PY" \
+	DESTDIR="$STAGE" PREFIX=/usr >"$FF_TMP/install.log" 2>&1; then
+	t_pass "make install install-python DESTDIR PREFIX=/usr"
+else
+	t_fail "make install install-python DESTDIR PREFIX=/usr" "$(tail -n 5 "$FF_TMP/install.log")"
+fi
+pydir=$STAGE/usr/lib/python3/dist-packages
+ext=$(ls "$pydir"/ffpf/_ffpf*.so 2>/dev/null | head -n1 || true)
+t_check "installed: ffpf/__init__.py, __init__.pyi, py.typed, extension" "4" \
+	"$(ls "$pydir/ffpf" 2>/dev/null | grep -Ec '^(__init__\.pyi?|py\.typed|_ffpf.*\.so)$' || true)"
+t_check "installed extension uses the installed library" 1 \
+	"$(LD_LIBRARY_PATH=$STAGE/usr/lib ldd "$ext" 2>/dev/null | grep -c "$STAGE/usr/lib/libffpfbpf.so.0" || true)"
+if (cd "$ROOT" && FFPF_PYPATH=$pydir LD_LIBRARY_PATH=$STAGE/usr/lib "$PY" -m pytest -q \
+	-p no:cacheprovider tests/python/test_flow.py) >"$FF_TMP/installed.log" 2>&1 &&
+	FFPF_PYPATH=$pydir LD_LIBRARY_PATH=$STAGE/usr/lib "$PY" -c \
+		'import sys; sys.path.insert(0, sys.argv[1]); import ffpf; assert ffpf.__file__.startswith(sys.argv[1])' "$pydir"; then
+	t_pass "tests/python/test_flow.py with the installed module: $(tail -n1 "$FF_TMP/installed.log")"
+else
+	t_fail "tests/python/test_flow.py with the installed module" "$(tail -n 5 "$FF_TMP/installed.log")"
+fi
 t_summary
