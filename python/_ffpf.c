@@ -740,13 +740,17 @@ static PyObject *addr_str(const __u8 *a, int ip_ver)
 static PyObject *ft_dict(const struct ffpf_ft_key *k, const struct ffpf_ft_flow *f)
 {
 	int s = f->initiator == FFPF_FT_INIT_SIDE1 ? 1 : 0;
+	/* ICMP's port[] is not per side but type << 8 | code, echo id: as
+	 * `ffpf-bpf flows` (and NetFlow), type and code in dport, id in sport */
+	int icmp = k->proto == 1 || k->proto == 58;
+	int sport = icmp ? k->port[1] : k->port[s], dport = icmp ? k->port[0] : k->port[!s];
 	const struct ffpf_ft_side *o = ffpf_ft_dir(f, FFPF_FT_OUTBOUND);
 	const struct ffpf_ft_side *i = ffpf_ft_dir(f, FFPF_FT_INBOUND);
 
 	return Py_BuildValue("{sisisNsisNsisisisisIsKsKsKs(KKi)s(KKi)}",
 			     "proto", k->proto, "ip_ver", k->ip_ver,
-			     "src", addr_str(k->addr[s], k->ip_ver), "sport", k->port[s],
-			     "dst", addr_str(k->addr[!s], k->ip_ver), "dport", k->port[!s],
+			     "src", addr_str(k->addr[s], k->ip_ver), "sport", sport,
+			     "dst", addr_str(k->addr[!s], k->ip_ver), "dport", dport,
 			     "initiator", f->initiator, "state", f->state, "fin", f->fin,
 			     "id", f->id,
 			     "first_ns", (unsigned long long)f->first_ns,

@@ -116,7 +116,9 @@ class Flow(_ffpf.Flow):
 class FlowRecord:
     """A tracked bidirectional flow: ended (passed to on_termination, with
     .reason) or live (FlowManager.flows()). src/sport is the initiator
-    (side 0 when unknown); counters per direction, Peafowl style."""
+    (side 0 when unknown); counters per direction, Peafowl style. ICMP and
+    ICMPv6 have no ports: dport is type << 8 | code, sport the echo id (as
+    in `ffpf-bpf flows` and NetFlow)."""
 
     __slots__ = ("proto", "ip_ver", "src", "sport", "dst", "dport", "initiator", "state",
                  "fin", "id", "first_ns", "last_ns", "end_ns", "reason", "first_real_ns",
