@@ -645,6 +645,10 @@ static PyObject *flow_read(FlowObject *self, PyObject *args, PyObject *kw)
 		PyErr_SetString(PyExc_ValueError, "max must be >= 1");
 		return NULL;
 	}
+	if (self->inuse) {	/* the C API: one consumer thread per flow */
+		PyErr_SetString(PyExc_RuntimeError, "flow is being read by another thread");
+		return NULL;
+	}
 	if (timeout != Py_None) {
 		double t = PyFloat_AsDouble(timeout);
 

@@ -23,6 +23,7 @@
 #include <cerrno>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include <ffpf/ffpf.h>
@@ -132,11 +133,13 @@ public:
 	 */
 	template <class F> bool run(F &&fn, int timeout_ms)
 	{
+		using Fn = std::remove_reference_t<F>;
 		struct ffpf_flow *fl = f_;
 		auto cb = [](struct ffpf_flow *, const struct ffpf_packet *pkt, void *ctx) -> int {
-			return (*static_cast<F *>(ctx))(*pkt) ? 0 : 1;
+			return (*static_cast<Fn *>(ctx))(*pkt) ? 0 : 1;
 		};
-		int ret = ffpf_flows_run(&fl, 1, cb, &fn, timeout_ms);
+		int ret = ffpf_flows_run(&fl, 1, cb, const_cast<void *>(
+			static_cast<const void *>(&fn)), timeout_ms);
 		if (ret == -EINTR)
 			return true;
 		detail::check(ret, "ffpf_flows_run");

@@ -53,12 +53,13 @@ int main(int argc, char **argv)
 				udp_bytes += p.wire_len;
 				return !stop;
 			}, 100);
-		// what is still queued arrived before the stop
-		udp.run([&](const ffpf_packet &p) {
+		// what is still queued arrived before the stop (an lvalue callable)
+		auto drain = [&](const ffpf_packet &p) {
 			udp_packets++;
 			udp_bytes += p.wire_len;
 			return true;
-		}, 0);
+		};
+		udp.run(drain, 0);
 
 		const struct ffpf_flow_stats st = echo.stats();
 		const ffpf_mbuf_hdr sum = ffpf::mbuf_sum(cnt);

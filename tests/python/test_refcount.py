@@ -131,13 +131,16 @@ def test_gc_closes_unreachable_flows(net):
     class M(ffpf.FlowManager):
         pass
 
+    before = bpf_ids()
     m = M(net.if_s, "flowtrack", name="gc")
-    ids = bpf_ids()
+    mine = bpf_ids() - before
+    assert mine
     m.me = m  # a cycle of its own, besides flow -> callback -> manager
     del m
     gc.collect()
-    assert bpf_ids() != ids
-    f = ffpf.Flow(net.if_s, "count", name="gc")  # the names are free again
+    assert alive(mine) == set()
+    f = ffpf.Flow(net.if_s, "count", name="gc-in")  # the names are free again
     f.instantiate()
+    mine = bpf_ids() - before
     del f
-    gc.collect()
+    assert alive(mine) == set()
