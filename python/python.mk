@@ -7,6 +7,7 @@
 #   make install-python  install the ffpf package into Debian's dist-packages
 #                        (PREFIX=/usr: /usr/lib/python3/dist-packages, else
 #                        PREFIX/lib/python3.X/dist-packages; DESTDIR honoured)
+#   make uninstall-python
 #   make install         also installs the C++ header ffpf/ffpf.hpp
 #
 # Debian's python3 (PYTHON=/usr/bin/python3) and python3-dev; no PyPI.
@@ -16,7 +17,7 @@ PY_OUT      := $(OUT)/python
 PY_SRCS     := python/_ffpf.c
 PY_FILES    := python/ffpf/__init__.py python/ffpf/__init__.pyi python/ffpf/py.typed
 
-ifneq ($(filter python install-python test-python,$(MAKECMDGOALS)),)
+ifneq ($(filter python install-python uninstall-python test-python,$(MAKECMDGOALS)),)
 PY_INC      := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])' 2>/dev/null)
 PY_EXT      := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))' 2>/dev/null)
 PY_VER      := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
@@ -31,7 +32,7 @@ PY_CFLAGS   := -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missin
 	       -D_GNU_SOURCE -Iinclude -I$(PY_INC)
 PY_MOD      := $(PY_OUT)/ffpf/_ffpf$(PY_EXT)
 
-.PHONY: python install-python test-python install-hpp
+.PHONY: python install-python uninstall-python test-python install-hpp
 
 python: $(PY_MOD) $(patsubst python/%,$(PY_OUT)/%,$(PY_FILES))
 
@@ -57,6 +58,9 @@ install-python: $(PY_OUT)/_ffpf.o $(SHARED) $(PY_FILES)
 		$(if $(filter /usr/lib /lib,$(LIBDIR)),,-Wl,-rpath,$(LIBDIR))
 	install -m 644 $(PY_OUT)/_ffpf.installed.so $(DESTDIR)$(PYDIR)/ffpf/_ffpf$(PY_EXT)
 	install -m 644 $(PY_FILES) $(DESTDIR)$(PYDIR)/ffpf/
+
+uninstall-python:
+	rm -rf $(DESTDIR)$(PYDIR)/ffpf
 
 test-python: python
 	$(Q)bash tests/run.sh test_python
