@@ -835,14 +835,18 @@ static PyObject *flow_start_tracking(FlowObject *self, PyObject *args, PyObject 
 		PyErr_SetString(PyExc_TypeError, "on_end must be callable or None");
 		return NULL;
 	}
-	Py_XSETREF(self->on_end, fn == Py_None ? NULL : Py_NewRef(fn));
+	/* set before the tracker starts: its thread may end a flow at once */
+	PyObject *old = self->on_end;
+
+	self->on_end = fn == Py_None ? NULL : Py_NewRef(fn);
 	FFPF_OPTS(ffpf_ft_opts, o, .on_end = on_end_cb, .ctx = self, .interval_ms = interval,
 		  .manual = manual);
 	CALL(err = ffpf_ft_start(self->flow, &o));
 	if (err) {
-		Py_CLEAR(self->on_end);
+		Py_XSETREF(self->on_end, old);	/* e.g. -EALREADY: keep the running one's */
 		return raise_err(err, "ffpf_ft_start");
 	}
+	Py_XDECREF(old);
 	Py_RETURN_NONE;
 }
 

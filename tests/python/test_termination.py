@@ -3,6 +3,7 @@
 end reason (FIN, RST, idle) for real TCP/UDP traffic, and its per-direction
 counters are those of a tcpdump capture of both directions."""
 import collections
+import errno
 import socket
 import subprocess
 import sys
@@ -171,6 +172,9 @@ def test_manual_sweep_and_closed_reason(net):
         net.cpy(send, net.ip_s, 4, 40001)
         time.sleep(0.3)
         assert m.sweep() == 0 and m.seen == []  # not idle yet: nothing
+        with pytest.raises(ffpf.Error) as e:
+            m.flow.start_tracking(print)  # one tracker per table
+        assert e.value.errno == errno.EALREADY
         live = [r for r in m.flows() if r.sport == 40001]
         assert len(live) == 1 and live[0].packets == (4, 0) and live[0].reason is None
         time.sleep(1.8)
