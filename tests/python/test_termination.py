@@ -188,3 +188,28 @@ def test_manual_sweep_and_closed_reason(net):
     # close() ends every live flow with reason CLOSED
     assert [(r.reason, r.packets) for r in m.seen if r.sport == 40002] == \
         [(ffpf.Reason.CLOSED, (2, 0))]
+
+
+def test_exception_in_tracker_thread_is_unraisable(net, monkeypatch):
+    """An exception out of on_termination in the tracker's thread reaches
+    sys.unraisablehook; the tracker goes on (the next flow is reported)."""
+    got, raised = [], []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: raised.append(u.exc_value))
+
+    class Boom(ffpf.FlowManager):
+        def on_termination(self, record):
+            got.append(record.sport)
+            if record.sport == 40011:
+                raise ValueError("boom")
+
+    send = ("import socket, sys\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "s.bind(('', int(sys.argv[2])))\ns.sendto(b'y' * 20, (sys.argv[1], 5404))\n")
+    with Boom(net.if_s, "flowtrack(idle=1)", name="pyboom", egress=False) as m:
+        net.cpy(send, net.ip_s, 40011)
+        net.cpy(send, net.ip_s, 40012)
+        deadline = time.time() + 8
+        while time.time() < deadline and not {40011, 40012} <= set(got):
+            time.sleep(0.1)
+    assert {40011, 40012} <= set(got)
+    assert any(isinstance(e, ValueError) and str(e) == "boom" for e in raised)
+    assert m.flow.closed
