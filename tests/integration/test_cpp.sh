@@ -8,7 +8,7 @@
 # tcpdump count on the server end.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-# shellcheck source=../lib/ffpf.sh
+# shellcheck source=SCRIPTDIR/../lib/ffpf.sh
 source "$ROOT/tests/lib/ffpf.sh"
 
 ff_need_root_and_tools tcpdump g++

@@ -10,7 +10,7 @@
 # (errors count as failures; no test collected is a failure).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-# shellcheck source=../lib/ffpf.sh
+# shellcheck source=SCRIPTDIR/../lib/ffpf.sh
 source "$ROOT/tests/lib/ffpf.sh"
 
 PY=/usr/bin/python3
@@ -40,9 +40,10 @@ rc=0
 summary=$(grep -E '^=+ .*(passed|failed|error|skipped|no tests ran).* in [0-9.]+s' "$log" | tail -n1 || true)
 count() { sed -n "s/.* \([0-9][0-9]*\) $1.*/\1/p" <<<" ${summary//,/ ,}" | head -n1; }
 T_PASSED=$(count passed); T_PASSED=${T_PASSED:-0}
-f=$(count failed); e=$(count error); s=$(count skipped)
-T_FAILED=$((${f:-0} + ${e:-0}))
-T_SKIPPED=${s:-0}
+n_fail=$(count failed); n_err=$(count error); n_skip=$(count skipped)
+T_FAILED=$((${n_fail:-0} + ${n_err:-0}))
+# shellcheck disable=SC2034 # read by t_summary
+T_SKIPPED=${n_skip:-0}
 if [[ -z "$summary" ]]; then
 	t_fail "pytest" "no pytest summary line (exit status $rc)"
 elif ((T_PASSED + T_FAILED == 0)); then
@@ -61,9 +62,13 @@ else
 	t_fail "make install install-python DESTDIR PREFIX=/usr" "$(tail -n 5 "$FF_TMP/install.log")"
 fi
 pydir=$STAGE/usr/lib/python3/dist-packages
-ext=$(ls "$pydir"/ffpf/_ffpf*.so 2>/dev/null | head -n1 || true)
-t_check "installed: ffpf/__init__.py, __init__.pyi, py.typed, extension" "4" \
-	"$(ls "$pydir/ffpf" 2>/dev/null | grep -Ec '^(__init__\.pyi?|py\.typed|_ffpf.*\.so)$' || true)"
+exts=("$pydir"/ffpf/_ffpf*.so)
+ext=${exts[0]}
+n=0
+for f in __init__.py __init__.pyi py.typed "$(basename "$ext")"; do
+	[[ -f "$pydir/ffpf/$f" ]] && n=$((n + 1))
+done
+t_check "installed: ffpf/__init__.py, __init__.pyi, py.typed, extension" 4 "$n"
 t_check "installed extension uses the installed library" 1 \
 	"$(LD_LIBRARY_PATH=$STAGE/usr/lib ldd "$ext" 2>/dev/null | grep -c "$STAGE/usr/lib/libffpfbpf.so.0" || true)"
 if (cd "$ROOT" && FFPF_PYPATH=$pydir LD_LIBRARY_PATH=$STAGE/usr/lib "$PY" -m pytest -q \
