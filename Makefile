@@ -305,3 +305,6 @@ $(OUT) $(OUT)/bpf $(OUT)/skel $(OUT)/lib $(OUT)/cmd $(OUT)/tests:
 
 clean:
 	rm -rf $(OUT)
+
+# Python and C++ bindings: make python, make install-python (python/python.mk)
+include python/python.mk

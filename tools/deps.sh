@@ -10,6 +10,7 @@ PKGS=(
 	libclang-rt-14-dev
 	tcpdump tshark iproute2 iputils-ping curl python3 nfdump libfixbuf-tools
 	netcat-openbsd ethtool procps
+	g++ python3-dev python3-setuptools python3-pytest
 )
 
 missing=()

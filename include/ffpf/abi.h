@@ -147,7 +147,9 @@ struct ffpf_copy_rec {
 	struct ffpf_meta meta;
 	__u32 caplen;		/* bytes of the packet in data[] */
 	__u32 pad;
-	__u8  data[];
+	/* (__extension__: C++ has no flexible array members; g++ and clang
+	 * accept this one quietly, so the header builds as C++ too) */
+	__extension__ __u8 data[];
 };
 
 #define FFPF_SNAPLEN_MAX	65535		/* largest copy-mode capture, bytes */

@@ -29,7 +29,11 @@ extern "C" {
 
 #define FFPF_API __attribute__((visibility("default")))
 
-/* Zero-initialised, sized options, as libbpf's LIBBPF_OPTS. */
+/*
+ * Zero-initialised, sized options, as libbpf's LIBBPF_OPTS. C only (a GNU
+ * statement expression and designated initialisers); C++ gets the same
+ * from ffpf::opts<T>() in <ffpf/ffpf.hpp>, or { } plus .sz = sizeof.
+ */
 #define FFPF_OPTS(TYPE, NAME, ...)					\
 	struct TYPE NAME = ({						\
 		memset(&NAME, 0, sizeof(struct TYPE));			\

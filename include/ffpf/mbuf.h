@@ -13,6 +13,10 @@
 
 #include "abi.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * Counters: one slot per CPU, each alone on its cache line, so the
  * datapath adds without atomic instructions (three `lock xadd`s on one
@@ -212,5 +216,9 @@ struct ffpf_bpf_mbuf {
 	struct ffpf_bpf_cfg cfg;	/* fixed at instantiate */
 	struct ffpf_mbuf_cpu cpu[FFPF_MBUF_CPUS];
 };
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* FFPF_MBUF_H */
