@@ -252,6 +252,11 @@ static void live_addr(const struct rp_opts *o, const struct rp_flow *cf,
 static void call_start(struct ffpf_replay_flow *f)
 {
 	f->state = RP_L_RUN;
+	if (!f->cf->nturns) {
+		/* a handshake without data: connecting was all of it */
+		end_flow(f, FFPF_REPLAY_COMPLETE, "no data in the capture: connected only");
+		return;
+	}
 	if (f->eng->pl->p.flow_start)
 		f->eng->pl->p.flow_start(&f->ctx);
 }

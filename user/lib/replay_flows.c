@@ -426,6 +426,12 @@ static int tcp_finish(struct rp_flow *f)
 		snprintf(f->skip, sizeof(f->skip), "the server never answered in the capture");
 		return 0;
 	}
+	if (st->syn_side >= 0 && st->synack_side < 0 && !st->dir[c].nsegs &&
+	    !st->dir[!c].nsegs) {
+		snprintf(f->skip, sizeof(f->skip),
+			 "the server did not accept the connection in the capture");
+		return 0;
+	}
 	if ((r = dir_stream(f, c, 1, &clen)) || (r = dir_stream(f, !c, 0, &slen)))
 		return r;
 	if (f->skip[0])
