@@ -56,6 +56,9 @@ srv_start() {
 	return 1
 }
 
+# srv_stop: stop the last server (its exit status is of no interest).
+srv_stop() { ns_kill "$SRV_PID" || true; }
+
 # rp_json FILE EXPR: evaluate a Python expression over the JSON report
 # (j = the whole report, f = list of flows).
 rp_json() {
@@ -74,36 +77,40 @@ replay() {
 	ns_c "$RP" --json "$FF_TMP/$name.json" "$@" >"$FF_TMP/$name.txt" 2>"$FF_TMP/$name.err" || RC=$?
 }
 
-# check_complete NAME CAPLOG LIVELOG: exit 0, every flow complete, the
-# server saw the same requests, received == expected server bytes.
+# check_complete NAME LABEL CAPLOG LIVELOG: replay NAME exited 0, every
+# flow complete, the server saw the same requests, received == expected
+# server bytes.
 check_complete() {
-	local name=$1 a=$2 b=$3
+	local json=$FF_TMP/$1.json name=$2 a=$3 b=$4
 	t_check "$name: exit 0" 0 "$RC"
-	t_check "$name: every flow complete" True "$(rp_json "$FF_TMP/$name.json" 'all(x["outcome"] == "complete" for x in f) and len(f) > 0')"
-	if cmp -s "$a" "$b" && [[ -s "$a" ]]; then
+	t_check "$name: every flow complete" True "$(rp_json "$json" 'all(x["outcome"] == "complete" for x in f) and len(f) > 0')"
+	# flows run concurrently: the order between flows may differ
+	if cmp -s <(sort "$a") <(sort "$b") && [[ -s "$a" ]]; then
 		t_pass "$name: server saw the same $(wc -l <"$a") requests"
 	else
 		t_fail "$name: server saw the same requests" "$(diff "$a" "$b" | head -n 5)"
 	fi
 	t_check "$name: received == expected server bytes" True \
-		"$(rp_json "$FF_TMP/$name.json" 'all(x["bytes_received"] == x["server_bytes_expected"] for x in f)')"
+		"$(rp_json "$json" 'all(x["bytes_received"] == x["server_bytes_expected"] for x in f)')"
 }
 
 # --- record the sessions -----------------------------------------------------
+srv_start http "$HTTP" http_rec "$IP6_S"
+SRV6_PID=$SRV_PID
 srv_start http "$HTTP" http_rec
 tcpdump_start "$NS_S" "$IF_S" "tcp port $HTTP" "$FF_TMP/http.pcap"
 ns_c curl -s -o /dev/null -o /dev/null -o /dev/null \
 	"http://$IP_S:$HTTP/page/3" "http://$IP_S:$HTTP/chunked/40" "http://$IP_S:$HTTP/page/100"
-ns_c curl -s -g -o /dev/null "http://[$IP6_S]:$HTTP/page/2" || true
+ns_c curl -s -g -o /dev/null "http://[$IP6_S]:$HTTP/page/2"
 tcpdump_stop "$FF_TMP/http.pcap"
-ns_kill "$SRV_PID"
-grep -v '/page/2$' "$FF_TMP/http_rec.log" >"$FF_TMP/http4_rec.log" || true
+srv_stop
+SRV_PID=$SRV6_PID srv_stop
 
 srv_start http "$HTTP" http50_rec
 tcpdump_start "$NS_S" "$IF_S" "tcp port $HTTP" "$FF_TMP/http50.pcap"
 ns_c curl -s "http://$IP_S:$HTTP/page/[1-50]" >/dev/null
 tcpdump_stop "$FF_TMP/http50.pcap"
-ns_kill "$SRV_PID"
+srv_stop
 
 srv_start smtp "$SMTP" smtp_rec
 tcpdump_start "$NS_S" "$IF_S" "tcp port $SMTP" "$FF_TMP/smtp.pcap"
@@ -116,7 +123,7 @@ s.sendmail("alice@client.test", ["bob@replay.test"],
 s.quit()
 PY
 tcpdump_stop "$FF_TMP/smtp.pcap"
-ns_kill "$SRV_PID"
+srv_stop
 
 srv_start echo "$ECHO" echo_rec
 tcpdump_start "$NS_S" "$IF_S" "tcp port $ECHO" "$FF_TMP/echo.pcap"
@@ -130,7 +137,7 @@ for i in range(5):
 s.close()
 PY
 tcpdump_stop "$FF_TMP/echo.pcap"
-ns_kill "$SRV_PID"
+srv_stop
 
 start_udp_echo "$UDPE"
 tcpdump_start "$NS_S" "$IF_S" "udp port $UDPE" "$FF_TMP/udp.pcap"
@@ -138,10 +145,12 @@ t_check "UDP echo session recorded" 4 "$(udp_request 4 "$UDPE" 200)"
 tcpdump_stop "$FF_TMP/udp.pcap"
 
 # --- replays against fresh servers -------------------------------------------
+# two server processes (IPv4, IPv6) appending to one log
+srv_start http "$HTTP" http_a "$IP6_S"
+SRV6_PID=$SRV_PID
 srv_start http "$HTTP" http_a
 replay http_default --topspeed --quiet-ms 200 "$FF_TMP/http.pcap"
-grep -v '/page/2$' "$FF_TMP/http_a.log" >"$FF_TMP/http4_a.log" || true
-check_complete http_default "$FF_TMP/http_rec.log" "$FF_TMP/http_a.log"
+check_complete http_default "HTTP, default" "$FF_TMP/http_rec.log" "$FF_TMP/http_a.log"
 t_check "http_default: two flows (IPv4 and IPv6)" "tcp tcp" "$(rp_json "$FF_TMP/http_default.json" '" ".join(x["proto"] for x in f)')"
 t_check "http_default: IPv6 flow replayed to the IPv6 server" True \
 	"$(rp_json "$FF_TMP/http_default.json" 'f[1]["live_server"].startswith("[fd00:")')"
@@ -150,24 +159,28 @@ sed 's/^/    /' "$FF_TMP/http_default.txt"
 
 : >"$FF_TMP/http_a.log"
 replay http_http --topspeed --plugin http "$FF_TMP/http.pcap"
-check_complete "http plug-in" "$FF_TMP/http_rec.log" "$FF_TMP/http_a.log"
-ns_kill "$SRV_PID"
+check_complete http_http "HTTP, http plug-in" "$FF_TMP/http_rec.log" "$FF_TMP/http_a.log"
+srv_stop
+SRV_PID=$SRV6_PID srv_stop
 
 # pcapng (what tshark and our capwrite write), remapped to another port
 editcap -F pcapng "$FF_TMP/http.pcap" "$FF_TMP/http.pcapng"
+srv_start http "$HTTP2" http_b "$IP6_S"
+SRV6_PID=$SRV_PID
 srv_start http "$HTTP2" http_b
 replay http_ng --topspeed --plugin http --map-port "$HTTP:$HTTP2" "$FF_TMP/http.pcapng"
-check_complete "pcapng, --map-port $HTTP:$HTTP2" "$FF_TMP/http_rec.log" "$FF_TMP/http_b.log"
+check_complete http_ng "pcapng, --map-port $HTTP:$HTTP2" "$FF_TMP/http_rec.log" "$FF_TMP/http_b.log"
 : >"$FF_TMP/http_b.log"
 replay http_srv --topspeed --plugin http --server "$IP_S:$HTTP2" "$FF_TMP/http.pcap"
-check_complete "--server $IP_S:$HTTP2 (IPv6 flow too)" "$FF_TMP/http_rec.log" "$FF_TMP/http_b.log"
+check_complete http_srv "--server $IP_S:$HTTP2 (IPv6 flow too)" "$FF_TMP/http_rec.log" "$FF_TMP/http_b.log"
 
 # the example plug-in, a shared object: rewrites the first request
 : >"$FF_TMP/http_b.log"
 replay http_so --topspeed --plugin-path "$FF_ROOT/build/replay" --plugin rewrite:/page/3=/page/4 \
 	--map-port "$HTTP:$HTTP2" "$FF_TMP/http.pcap"
 t_check "rewrite.so: exit 0" 0 "$RC"
-t_check "rewrite.so: the server got the rewritten request" "GET /page/4" "$(head -n1 "$FF_TMP/http_b.log")"
+t_check "rewrite.so: the server got the rewritten request" "1 0" \
+	"$(grep -c '^GET /page/4$' "$FF_TMP/http_b.log") $(grep -c '^GET /page/3$' "$FF_TMP/http_b.log")"
 t_check "rewrite.so: every flow complete" True "$(rp_json "$FF_TMP/http_so.json" 'all(x["outcome"] == "complete" for x in f)')"
 replay http_noso --plugin-path "$FF_TMP" --plugin nosuch "$FF_TMP/http.pcap"
 t_check "missing plug-in: exit 2" 2 "$RC"
@@ -176,19 +189,20 @@ if grep -q "nosuch.*cannot be loaded" "$FF_TMP/http_noso.err"; then
 else
 	t_fail "missing plug-in: message" "$(cat "$FF_TMP/http_noso.err")"
 fi
-ns_kill "$SRV_PID"
+srv_stop
+SRV_PID=$SRV6_PID srv_stop
 
 srv_start smtp "$SMTP" smtp_a
 replay smtp --topspeed "$FF_TMP/smtp.pcap"
-check_complete "SMTP (aiosmtpd)" "$FF_TMP/smtp_rec.log" "$FF_TMP/smtp_a.log"
+check_complete smtp "SMTP (aiosmtpd)" "$FF_TMP/smtp_rec.log" "$FF_TMP/smtp_a.log"
 echo "--- report (SMTP, default plug-in):"
 sed 's/^/    /' "$FF_TMP/smtp.txt"
-ns_kill "$SRV_PID"
+srv_stop
 
 srv_start echo "$ECHO" echo_a
 replay echo --topspeed "$FF_TMP/echo.pcap"
-check_complete "line echo" "$FF_TMP/echo_rec.log" "$FF_TMP/echo_a.log"
-ns_kill "$SRV_PID"
+check_complete echo "line echo" "$FF_TMP/echo_rec.log" "$FF_TMP/echo_a.log"
+srv_stop
 
 replay udp --topspeed "$FF_TMP/udp.pcap"
 t_check "UDP request/response: exit 0" 0 "$RC"
@@ -209,7 +223,7 @@ RC=0
 wait "$rp_pid" || RC=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 kill -CONT "$SRV_PID" 2>/dev/null || true
-ns_kill "$SRV_PID"
+srv_stop
 t_check "server stopped mid-way: exit 1" 1 "$RC"
 t_check "server stopped mid-way: outcome server hung" "server hung" "$(rp_json "$FF_TMP/hung.json" 'f[0]["outcome"]')"
 t_check "server stopped mid-way: some turns done first" True "$(rp_json "$FF_TMP/hung.json" '1 < f[0]["turns_sent"] < f[0]["turns"]')"
@@ -264,7 +278,7 @@ epb = lambda i: blk(6, struct.pack("<IIIII", i, 0, 0, len(pkt), len(pkt)) + pkt)
 with open(d + "/multi.pcapng", "wb") as fh:
     fh.write(shb + idb(1) + idb(113) + epb(0) + epb(1))
 PY
-bad_input "unknown link type" "$FF_TMP/user0.pcap" "link type 147 \(USER0\) is not supported"
+bad_input "unknown link type" "$FF_TMP/user0.pcap" "link type 147 .*is not supported"
 bad_input "two link types in one pcapng" "$FF_TMP/multi.pcapng" "several interfaces with different link types"
 t_check "bad input: the server got nothing" 0 "$(wc -l <"$FF_TMP/echo_bad.log")"
 
@@ -282,17 +296,17 @@ replay nosyn --topspeed "$FF_TMP/nosyn.pcap"
 t_check "no handshake: exit 0 (client inferred)" 0 "$RC"
 t_check "no handshake: complete with a note" True \
 	"$(rp_json "$FF_TMP/nosyn.json" 'f[0]["outcome"] == "complete" and "no handshake" in f[0]["note"]')"
-ns_kill "$SRV_PID"
+srv_stop
 
 # --- http plug-in vs default on 50 keep-alive requests -------------------------
 QUIET=100
 srv_start http "$HTTP" http50_d
 replay t_default --topspeed --quiet-ms "$QUIET" "$FF_TMP/http50.pcap"
-check_complete "50 requests, default (quiet ${QUIET} ms)" "$FF_TMP/http50_rec.log" "$FF_TMP/http50_d.log"
+check_complete t_default "50 requests, default (quiet ${QUIET} ms)" "$FF_TMP/http50_rec.log" "$FF_TMP/http50_d.log"
 : >"$FF_TMP/http50_d.log"
 replay t_http --topspeed --quiet-ms "$QUIET" --plugin http "$FF_TMP/http50.pcap"
-check_complete "50 requests, http" "$FF_TMP/http50_rec.log" "$FF_TMP/http50_d.log"
-ns_kill "$SRV_PID"
+check_complete t_http "50 requests, http" "$FF_TMP/http50_rec.log" "$FF_TMP/http50_d.log"
+srv_stop
 td=$(rp_json "$FF_TMP/t_default.json" 'j["wall_ms"]')
 th=$(rp_json "$FF_TMP/t_http.json" 'j["wall_ms"]')
 echo "--- 50-request keep-alive replay: default ${td} ms, http ${th} ms"

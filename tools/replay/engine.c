@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,6 +290,8 @@ static void flow_open(struct ffpf_replay_flow *f)
 		end_flow(f, FFPF_REPLAY_ERROR, why);
 		return;
 	}
+	if (stream)	/* a chunk is one write: send it now */
+		setsockopt(f->fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	r = connect(f->fd, (struct sockaddr *)&f->dst, f->dlen);
 	if (r && errno != EINPROGRESS) {
 		char why[128];
@@ -377,6 +380,10 @@ static void on_readable(struct ffpf_replay_flow *f, uint8_t *buf)
 				on_eof(f);
 			return;
 		}
+		/* ACK at once: a server that writes its header and body
+		 * separately waits for it (Nagle) while delayed ACKs stall */
+		if (is_stream(f))
+			setsockopt(f->fd, IPPROTO_TCP, TCP_QUICKACK, &(int){ 1 }, sizeof(int));
 		f->recvd += (uint64_t)n;
 		f->turn_recvd += (uint64_t)n;
 		if (p->server_data)
