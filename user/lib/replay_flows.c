@@ -319,7 +319,8 @@ static int dir_stream(struct rp_flow *f, int side, int client, uint64_t *len)
 	uint64_t next = 0;
 	int r;
 
-	qsort(d->segs, d->nsegs, sizeof(*d->segs), seg_cmp);
+	if (d->nsegs > 1)
+		qsort(d->segs, d->nsegs, sizeof(*d->segs), seg_cmp);
 	for (size_t i = 0; i < d->nsegs; i++) {
 		struct rp_seg *g = &d->segs[i];
 		uint64_t end = g->rel + g->len;
