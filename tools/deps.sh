@@ -10,6 +10,7 @@ PKGS=(
 	libclang-rt-14-dev
 	tcpdump tshark iproute2 iputils-ping curl python3 nfdump libfixbuf-tools
 	netcat-openbsd ethtool procps
+	python3-aiosmtpd
 )
 
 missing=()
