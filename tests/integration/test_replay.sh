@@ -112,6 +112,15 @@ ns_c curl -s "http://$IP_S:$HTTP/page/[1-50]" >/dev/null
 tcpdump_stop "$FF_TMP/http50.pcap"
 srv_stop
 
+# twelve connections, one request each
+srv_start http "$HTTP" many_rec
+tcpdump_start "$NS_S" "$IF_S" "tcp port $HTTP" "$FF_TMP/many.pcap"
+for i in $(seq 1 12); do
+	ns_c curl -s -o /dev/null "http://$IP_S:$HTTP/page/$i"
+done
+tcpdump_stop "$FF_TMP/many.pcap"
+srv_stop
+
 srv_start smtp "$SMTP" smtp_rec
 tcpdump_start "$NS_S" "$IF_S" "tcp port $SMTP" "$FF_TMP/smtp.pcap"
 ns_c "$FF_PYTHON" - "$IP_S" "$SMTP" <<'PY'
@@ -191,6 +200,12 @@ else
 fi
 srv_stop
 SRV_PID=$SRV6_PID srv_stop
+
+srv_start http "$HTTP" many_a
+replay many --topspeed --concurrency 4 --plugin http "$FF_TMP/many.pcap"
+check_complete many "12 flows, --concurrency 4" "$FF_TMP/many_rec.log" "$FF_TMP/many_a.log"
+t_check "12 flows, --concurrency 4: 12 flows in the report" 12 "$(rp_json "$FF_TMP/many.json" 'len(f)')"
+srv_stop
 
 srv_start smtp "$SMTP" smtp_a
 replay smtp --topspeed "$FF_TMP/smtp.pcap"
