@@ -8,7 +8,8 @@
 # against a FRESH server instance: the server's log must show the same
 # requests, the report must say complete, and the server bytes received
 # must equal the captured ones (the servers answer deterministically).
-# Then: port remap, a pcapng copy, the example plug-in loaded as a .so,
+# A capture written by ffpf-bpf itself (pcapng) is replayed too. Then:
+# port remap, a pcapng copy, the example plug-in loaded as a .so,
 # a server stopped mid-way (server hung within the timeout), no server
 # (refused), bad input (one clear message each, exit 2, nothing sent),
 # snaplen-cut and handshake-less captures, and the http plug-in against
@@ -134,9 +135,9 @@ PY
 tcpdump_stop "$FF_TMP/smtp.pcap"
 srv_stop
 
-srv_start echo "$ECHO" echo_rec
-tcpdump_start "$NS_S" "$IF_S" "tcp port $ECHO" "$FF_TMP/echo.pcap"
-ns_c "$FF_PYTHON" - "$IP_S" "$ECHO" <<'PY'
+# echo_client: five lines, each after the previous one's echo
+echo_client() {
+	ns_c "$FF_PYTHON" - "$IP_S" "$ECHO" <<'PY'
 import socket, sys
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
 f = s.makefile("rb")
@@ -145,7 +146,24 @@ for i in range(5):
     f.readline()
 s.close()
 PY
+}
+srv_start echo "$ECHO" echo_rec
+tcpdump_start "$NS_S" "$IF_S" "tcp port $ECHO" "$FF_TMP/echo.pcap"
+echo_client
 tcpdump_stop "$FF_TMP/echo.pcap"
+srv_stop
+
+# the same session captured by ffpf-bpf itself (pcapng, XDP in + TC out)
+srv_start echo "$ECHO" ours_rec
+OURS=0
+if ffpf_start "$NS_S" ours -i "$IF_S" --hook both --flow "e=match(tcp, port $ECHO)" \
+	-w "$FF_TMP/ours.pcapng" --pcapng -q; then
+	echo_client
+	ffpf_stop ours INT 15 || true
+	OURS=1
+else
+	t_fail "ffpf-bpf run -w ours.pcapng starts" "$(tail -n 3 "$FF_TMP/ours.err")"
+fi
 srv_stop
 
 start_udp_echo "$UDPE"
@@ -213,6 +231,13 @@ check_complete smtp "SMTP (aiosmtpd)" "$FF_TMP/smtp_rec.log" "$FF_TMP/smtp_a.log
 echo "--- report (SMTP, default plug-in):"
 sed 's/^/    /' "$FF_TMP/smtp.txt"
 srv_stop
+
+if ((OURS)); then
+	srv_start echo "$ECHO" ours_a
+	replay ours --topspeed "$FF_TMP/ours.pcapng"
+	check_complete ours "ffpf-bpf's own pcapng" "$FF_TMP/ours_rec.log" "$FF_TMP/ours_a.log"
+	srv_stop
+fi
 
 srv_start echo "$ECHO" echo_a
 replay echo --topspeed "$FF_TMP/echo.pcap"
