@@ -223,6 +223,18 @@ srv_start http "$HTTP" many_a
 replay many --topspeed --concurrency 4 --plugin http "$FF_TMP/many.pcap"
 check_complete many "12 flows, --concurrency 4" "$FF_TMP/many_rec.log" "$FF_TMP/many_a.log"
 t_check "12 flows, --concurrency 4: 12 flows in the report" 12 "$(rp_json "$FF_TMP/many.json" 'len(f)')"
+# --speed 1 keeps the captured gaps between flow starts (first to last SYN)
+span=$(tcpdump -r "$FF_TMP/many.pcap" -nn -tt 'tcp[tcpflags] == tcp-syn' 2>/dev/null |
+	awk 'NR == 1 { a = $1 } { b = $1 } END { printf "%d", (b - a) * 1000 }')
+: >"$FF_TMP/many_a.log"
+replay many1 --speed 1 --plugin http "$FF_TMP/many.pcap"
+w1=$(rp_json "$FF_TMP/many1.json" 'j["wall_ms"]')
+w0=$(rp_json "$FF_TMP/many.json" 'j["wall_ms"]')
+if [[ "$w1" =~ ^[0-9]+$ && "$span" =~ ^[0-9]+$ ]] && ((RC == 0 && w1 + 5 >= span && w0 < w1)); then
+	t_pass "--speed 1 takes the captured span of flow starts (${w1} ms >= ${span} ms; --topspeed ${w0} ms)"
+else
+	t_fail "--speed 1 keeps the captured gaps" "rc $RC, ${w1} ms vs span ${span} ms, topspeed ${w0} ms"
+fi
 srv_stop
 
 srv_start smtp "$SMTP" smtp_a
