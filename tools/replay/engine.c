@@ -159,7 +159,7 @@ static int send_next(struct ffpf_replay_flow *f)
 	f->cur_turn = (long)f->next_turn++;
 	f->turn_recvd = 0;
 	if (is_stream(f)) {
-		/* never more than one chunk queued: all of it goes, in order */
+		/* queued whole behind what the socket has not taken yet */
 		if (f->olen + len > f->ocap) {
 			size_t cap = f->olen + len;
 			uint8_t *p = realloc(f->obuf, cap ? cap : 1);

@@ -391,7 +391,8 @@ static uint64_t deliver(struct rp_deliv *v, size_t seg)
 				adv = 1;
 			}
 		}
-		while (v->j < v->d->nsegs && v->d->segs[v->j].seen &&
+		/* covered segments, seen or not, can never move it again */
+		while (v->j < v->d->nsegs &&
 		       v->d->segs[v->j].rel + v->d->segs[v->j].len <= v->hwm)
 			v->j++;
 	}
