@@ -276,6 +276,8 @@ wait "$rp_pid" || RC=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 kill -CONT "$SRV_PID" 2>/dev/null || true
 srv_stop
+echo "--- report (line echo, server SIGSTOPped after its first answer):"
+sed 's/^/    /' "$FF_TMP/hung.txt"
 t_check "server stopped mid-way: exit 1" 1 "$RC"
 t_check "server stopped mid-way: outcome server hung" "server hung" "$(rp_json "$FF_TMP/hung.json" 'f[0]["outcome"]')"
 t_check "server stopped mid-way: some turns done first" True "$(rp_json "$FF_TMP/hung.json" '1 < f[0]["turns_sent"] < f[0]["turns"]')"
