@@ -183,6 +183,8 @@ $(OUT)/ffpf-%: tools/ffpf-%.c tools/privnet.h $(STATIC)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(STATIC) -o $@ $(LIBS)
 
+include tools/replay/replay.mk
+
 # Flow-table benchmark (issue 4): its own bench-only BPF objects, built here.
 FTB_OUT   := $(OUT)/ftbench
 FTB_SRCS  := $(filter-out %.bpf.c,$(wildcard tools/ftbench/*.c))

@@ -11,6 +11,7 @@ PKGS=(
 	tcpdump tshark iproute2 iputils-ping curl python3 nfdump libfixbuf-tools
 	netcat-openbsd ethtool procps
 	g++ python3-dev python3-setuptools python3-pytest
+	python3-aiosmtpd
 )
 
 missing=()
