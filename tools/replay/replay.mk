@@ -8,6 +8,8 @@ RP_HDRS    := $(wildcard tools/replay/*.h) include/ffpf/replay.h user/lib/replay
 RP_BIN     := $(OUT)/ffpf-replay
 RP_PLUGINS := $(patsubst tools/replay/plugins/%.c,$(RP_OUT)/ffpf_replay_%.so,$(wildcard tools/replay/plugins/*.c))
 RP_PLUGIN_DIR ?= $(LIBDIR)/ffpf-replay
+# An ordinary user's tool (section 1), unlike ffpf-bpf (sbin, section 8).
+RP_BINDIR  ?= $(PREFIX)/bin
 
 all: $(RP_BIN) $(RP_PLUGINS)
 
@@ -30,9 +32,9 @@ $(RP_OUT)/ffpf_replay_%.so: tools/replay/plugins/%.c include/ffpf/replay.h | $(R
 .PHONY: install-replay
 install: install-replay
 install-replay: $(RP_BIN) $(RP_PLUGINS)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(RP_PLUGIN_DIR) \
+	install -d $(DESTDIR)$(RP_BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(RP_PLUGIN_DIR) \
 		$(DESTDIR)$(INCDIR)/ffpf
-	install -m 755 $(RP_BIN) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(RP_BIN) $(DESTDIR)$(RP_BINDIR)/
 	install -m 755 $(RP_PLUGINS) $(DESTDIR)$(RP_PLUGIN_DIR)/
 	install -m 644 include/ffpf/replay.h $(DESTDIR)$(INCDIR)/ffpf/
 	install -m 644 docs/ffpf-replay.1 $(DESTDIR)$(MANDIR)/man1/
@@ -40,5 +42,5 @@ install-replay: $(RP_BIN) $(RP_PLUGINS)
 uninstall: uninstall-replay
 .PHONY: uninstall-replay
 uninstall-replay:
-	rm -f $(DESTDIR)$(BINDIR)/ffpf-replay $(DESTDIR)$(MANDIR)/man1/ffpf-replay.1
+	rm -f $(DESTDIR)$(RP_BINDIR)/ffpf-replay $(DESTDIR)$(MANDIR)/man1/ffpf-replay.1
 	rm -rf $(DESTDIR)$(RP_PLUGIN_DIR)
