@@ -91,6 +91,14 @@ extern const struct ffpf_replay_plugin rp_plugin_http;
 /* "quiet=200,hung=5000" style arguments: 0, or -EINVAL with a message. */
 int rp_args_u32(const char *args, const char *key, uint32_t *val);
 
+/* The built-in plug-ins' global state: the two timeouts, from the run's
+ * configuration unless ARGS set quiet= or hung=. Their init and fini. */
+struct rp_timeouts {
+	uint32_t quiet_ms, hung_ms;
+};
+int rp_timeouts_init(const char *args, const struct ffpf_replay_config *cfg, void **global);
+void rp_timeouts_fini(void *global);
+
 const char *rp_outcome_name(enum ffpf_replay_outcome o);
 void rp_report_text(FILE *out, const struct rp_capture *c, const struct ffpf_replay_flow *fl,
 		    const char *plugin, uint64_t wall_ms);

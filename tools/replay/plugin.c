@@ -27,6 +27,27 @@ void rp_plugin_list(FILE *out)
 		fprintf(out, "%-10s %s\n", builtins[i]->name, builtins[i]->description);
 }
 
+int rp_timeouts_init(const char *args, const struct ffpf_replay_config *cfg, void **global)
+{
+	struct rp_timeouts *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return -ENOMEM;
+	g->quiet_ms = cfg->quiet_ms;
+	g->hung_ms = cfg->hung_ms;
+	if (rp_args_u32(args, "quiet", &g->quiet_ms) || rp_args_u32(args, "hung", &g->hung_ms)) {
+		free(g);
+		return -EINVAL;
+	}
+	*global = g;
+	return 0;
+}
+
+void rp_timeouts_fini(void *global)
+{
+	free(global);
+}
+
 int rp_args_u32(const char *args, const char *key, uint32_t *val)
 {
 	size_t kl = strlen(key);

@@ -13,40 +13,15 @@
 #include <stdio.h>
 #include "engine.h"
 
-struct dflt_global {
-	uint32_t quiet_ms, hung_ms;
-};
-
 struct dflt_flow {
 	int got;		/* a byte arrived since the last send */
 };
-
-static int dflt_init(const char *args, const struct ffpf_replay_config *cfg, void **global)
-{
-	struct dflt_global *g = calloc(1, sizeof(*g));
-
-	if (!g)
-		return -ENOMEM;
-	g->quiet_ms = cfg->quiet_ms;
-	g->hung_ms = cfg->hung_ms;
-	if (rp_args_u32(args, "quiet", &g->quiet_ms) || rp_args_u32(args, "hung", &g->hung_ms)) {
-		free(g);
-		return -EINVAL;
-	}
-	*global = g;
-	return 0;
-}
-
-static void dflt_fini(void *global)
-{
-	free(global);
-}
 
 /* Send chunks until one expects an answer; then wait for it. */
 static void send_turn(struct ffpf_replay_ctx *c)
 {
 	const struct ffpf_replay_ops *o = c->ops;
-	struct dflt_global *g = c->global;
+	struct rp_timeouts *g = c->global;
 	struct dflt_flow *s = c->state;
 
 	for (;;) {
@@ -70,7 +45,7 @@ static void dflt_start(struct ffpf_replay_ctx *c)
 
 static void dflt_data(struct ffpf_replay_ctx *c, const uint8_t *data, size_t len)
 {
-	struct dflt_global *g = c->global;
+	struct rp_timeouts *g = c->global;
 	struct dflt_flow *s = c->state;
 
 	s->got = 1;
@@ -79,7 +54,7 @@ static void dflt_data(struct ffpf_replay_ctx *c, const uint8_t *data, size_t len
 
 static void dflt_timer(struct ffpf_replay_ctx *c)
 {
-	struct dflt_global *g = c->global;
+	struct rp_timeouts *g = c->global;
 	struct dflt_flow *s = c->state;
 	char why[96];
 
@@ -101,8 +76,8 @@ const struct ffpf_replay_plugin rp_plugin_default = {
 	.name = "default",
 	.description = "any protocol: next chunk when the server was quiet for quiet=MS; hung=MS",
 	.flow_state_sz = sizeof(struct dflt_flow),
-	.init = dflt_init,
-	.fini = dflt_fini,
+	.init = rp_timeouts_init,
+	.fini = rp_timeouts_fini,
 	.flow_start = dflt_start,
 	.server_data = dflt_data,
 	.timer = dflt_timer,

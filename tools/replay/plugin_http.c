@@ -20,10 +20,6 @@
 
 #define LINE_MAX_LEN	8192
 
-struct http_global {
-	uint32_t quiet_ms, hung_ms;
-};
-
 enum { P_STATUS, P_HEADER, P_BODY, P_CHUNK_SIZE, P_CHUNK_DATA, P_CHUNK_END,
        P_TRAILER, P_UNTIL_CLOSE };
 
@@ -39,27 +35,6 @@ struct http_flow {
 	char line[LINE_MAX_LEN];
 	size_t ll;
 };
-
-static int http_init(const char *args, const struct ffpf_replay_config *cfg, void **global)
-{
-	struct http_global *g = calloc(1, sizeof(*g));
-
-	if (!g)
-		return -ENOMEM;
-	g->quiet_ms = cfg->quiet_ms;
-	g->hung_ms = cfg->hung_ms;
-	if (rp_args_u32(args, "quiet", &g->quiet_ms) || rp_args_u32(args, "hung", &g->hung_ms)) {
-		free(g);
-		return -EINVAL;
-	}
-	*global = g;
-	return 0;
-}
-
-static void http_fini(void *global)
-{
-	free(global);
-}
 
 static const char *memfind(const char *h, size_t hl, const char *n)
 {
@@ -113,7 +88,7 @@ static int count_requests(const uint8_t *d, size_t len, uint64_t *head_mask)
 
 static void arm_hung(struct ffpf_replay_ctx *c)
 {
-	struct http_global *g = c->global;
+	struct rp_timeouts *g = c->global;
 
 	c->ops->set_timer(c->flow, g->hung_ms);
 }
@@ -241,7 +216,7 @@ static void on_line(struct ffpf_replay_ctx *c, char *l)
 static void http_data(struct ffpf_replay_ctx *c, const uint8_t *data, size_t len)
 {
 	struct http_flow *s = c->state;
-	struct http_global *g = c->global;
+	struct rp_timeouts *g = c->global;
 
 	s->got = 1;
 	for (size_t i = 0; i < len && !s->fallback; ) {
@@ -285,7 +260,7 @@ static void http_data(struct ffpf_replay_ctx *c, const uint8_t *data, size_t len
 static void http_timer(struct ffpf_replay_ctx *c)
 {
 	struct http_flow *s = c->state;
-	struct http_global *g = c->global;
+	struct rp_timeouts *g = c->global;
 	char why[96];
 
 	if (!s->fallback || !s->got) {
@@ -306,8 +281,8 @@ const struct ffpf_replay_plugin rp_plugin_http = {
 	.name = "http",
 	.description = "HTTP/1.x: next request as soon as the response ends (length, chunked); hung=MS",
 	.flow_state_sz = sizeof(struct http_flow),
-	.init = http_init,
-	.fini = http_fini,
+	.init = rp_timeouts_init,
+	.fini = rp_timeouts_fini,
 	.flow_start = http_start,
 	.server_data = http_data,
 	.timer = http_timer,
