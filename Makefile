@@ -205,13 +205,8 @@ $(OUT)/ffpf-ftbench: $(FTB_SRCS) $(FTB_HDRS) $(FTB_SKELS) tools/privnet.h $(STAT
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itools -Itools/ftbench -I$(FTB_OUT) $(FTB_SRCS) $(STATIC) -o $@ $(LIBS)
 
-# Seed of issue 8: in-kernel ns/packet per scenario, one interleaved run;
-# then flow tracking with many live flows and the cost of ending flows;
-# then the payload class with 1, 8 and 32 patterns (issue 5).
-bench: $(OUT)/ffpf-nsbench $(OUT)/ffpf-ftbench $(OUT)/ffpf-plbench
-	$(Q)$(OUT)/ffpf-nsbench 5 1000000
-	$(Q)$(OUT)/ffpf-ftbench 5 1000000
-	$(Q)$(OUT)/ffpf-plbench 5 200000
+# ffpf-gen's sender program and `make bench` (issue 8).
+include tools/bench.mk
 
 # --- fuzzing (issue 5, docs/fuzzing.md) ---------------------------------
 # Every tests/fuzz/fuzz_NAME.c is a libFuzzer target, linked against the
