@@ -3,6 +3,7 @@
 #   make            build library, command, tests (output in build/)
 #   make demo       install deps, build, run the demo in its own namespaces
 #   make test       unit, BPF and integration tests (root)
+#   make bench      benchmarks against tcpdump, xdpdump, bare XDP/AF_XDP (root)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make fuzz-smoke build the libFuzzer targets, run them briefly (FUZZ_SECONDS)
 #   V=1             show commands
@@ -34,7 +35,7 @@ endif
 # Probe the tools once, with a message that says what to do.
 need_tool = $(if $(shell command -v $(1) 2>/dev/null),,$(error $(1) not found: run 'make deps' (or: apt-get install $(2))))
 # (demo and test install the dependencies first, then re-enter make.)
-ifeq ($(filter deps clean help demo test,$(MAKECMDGOALS)),)
+ifeq ($(filter deps clean help demo test bench,$(MAKECMDGOALS)),)
 $(call need_tool,$(CLANG),clang)
 $(call need_tool,$(BPFTOOL),bpftool)
 $(call need_tool,$(PKGCONFIG),pkg-config)

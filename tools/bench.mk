@@ -21,8 +21,36 @@ $(GEN_OUT)/gen.skel.h: $(GEN_OUT)/gen.bpf.o
 $(OUT)/ffpf-gen: $(GEN_OUT)/gen.skel.h tools/gen/gen.h
 $(OUT)/ffpf-gen: CFLAGS += -Itools/gen -I$(GEN_OUT)
 
-# Until the full driver lands: the in-kernel benches, one interleaved run each.
-bench: $(OUT)/ffpf-nsbench $(OUT)/ffpf-ftbench $(OUT)/ffpf-plbench
-	$(Q)$(OUT)/ffpf-nsbench 5 1000000
-	$(Q)$(OUT)/ffpf-ftbench 5 1000000
-	$(Q)$(OUT)/ffpf-plbench 5 200000
+# The ceilings without the framework (tools/bench/bare-rx.c, bare.bpf.c).
+BENCH_OUT := $(OUT)/bench
+
+$(BENCH_OUT):
+	$(Q)mkdir -p $@
+
+$(BENCH_OUT)/bare.bpf.o: tools/bench/bare.bpf.c vmlinux/vmlinux.h | $(BENCH_OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(BENCH_OUT)/bare.skel.h: $(BENCH_OUT)/bare.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name bare_bpf > $@
+
+$(BENCH_OUT)/bare-rx: tools/bench/bare-rx.c $(BENCH_OUT)/bare.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(BENCH_OUT) $< -o $@ $(LIBS)
+
+# make bench: the packages it needs (tools/deps.sh bench: xdp-tools for
+# xdpdump, gnuplot-nox for the plot), the build, then tools/bench/run.sh,
+# which prints the table and leaves $(BENCH_OUT)/results.{md,json} and
+# apps.png. Not part of `make test`: CI never runs it.
+BENCH_BINS := $(CMD) $(OUT)/ffpf-gen $(BENCH_OUT)/bare-rx $(OUT)/ffpf-nsbench \
+	      $(OUT)/ffpf-ftbench $(OUT)/ffpf-plbench
+.PHONY: bench-build
+bench-build: $(BENCH_BINS)
+
+bench:
+	$(Q)bash tools/deps.sh bench
+	$(Q)bash tools/bpffs.sh
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)nice -n -15 bash tools/bench/run.sh

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the Debian packages ffpf-bpf needs to build and test.
+# Install the Debian packages ffpf-bpf needs to build and test
+# (bash tools/deps.sh), and to benchmark (bash tools/deps.sh bench).
 # Idempotent: does nothing (and never touches apt) when all are present.
 set -euo pipefail
 
@@ -11,6 +12,12 @@ PKGS=(
 	tcpdump tshark iproute2 iputils-ping curl python3 nfdump libfixbuf-tools
 	netcat-openbsd ethtool procps
 )
+
+# `deps.sh bench` (make bench): also what the benchmarks compare against
+# and plot with; never needed by make test.
+if [[ "${1:-}" == bench ]]; then
+	PKGS+=(xdp-tools gnuplot-nox)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do
