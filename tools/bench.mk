@@ -53,4 +53,4 @@ bench:
 	$(Q)bash tools/deps.sh bench
 	$(Q)bash tools/bpffs.sh
 	$(Q)$(MAKE) --no-print-directory bench-build
-	$(Q)nice -n -15 bash tools/bench/run.sh
+	$(Q)nice -n -20 bash tools/bench/run.sh

@@ -8,8 +8,9 @@
  * drop: count, XDP_DROP. pass: count, XDP_PASS. xsk: count, redirect to
  * one AF_XDP socket in copy mode on queue 0 (4096 frames of 4 KiB, rings
  * of 2048, as ffpf-bpf's tap mode) that this program drains in batches of
- * 64 (spinning while packets come, poll() once idle), touching each
- * packet's first byte, and refills.
+ * 64, touching each packet's first byte, and refills; when the ring is
+ * empty it sleeps in poll(), as ffpf-bpf and tcpdump do (BARE_SPIN=N:
+ * try N empty peeks first).
  *
  * Prints "ready" on stderr once attached; on SIGINT or SIGTERM one JSON
  * object on stdout: {"mode", "xdp" (packets the program saw),
@@ -157,15 +158,15 @@ int main(int argc, char **argv)
 			pause();
 	} else {
 		struct pollfd pfd = { .fd = xsk_socket__fd(xsk), .events = POLLIN };
-		unsigned idle = 0;
+		unsigned idle = 0, spin = getenv("BARE_SPIN") ? atoi(getenv("BARE_SPIN")) : 0;
 
 		while (!stop) {
 			__u32 idx = 0, fidx = 0, got;
 
 			got = xsk_ring_cons__peek(&rx, BATCH, &idx);
 			if (!got) {
-				/* spin a little before sleeping: no syscall while packets flow */
-				if (++idle > 1024) {
+				/* BARE_SPIN: spin before sleeping */
+				if (++idle > spin) {
 					poll(&pfd, 1, 100);
 					idle = 0;
 				}
