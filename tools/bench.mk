@@ -40,6 +40,19 @@ $(BENCH_OUT)/bare-rx: tools/bench/bare-rx.c $(BENCH_OUT)/bare.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -I$(BENCH_OUT) $< -o $@ $(LIBS)
 
+# ffpf-nsbench's bare rows: the chain of count stages without the framework.
+$(BENCH_OUT)/chain.bpf.o: tools/bench/chain.bpf.c vmlinux/vmlinux.h | $(BENCH_OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(BENCH_OUT)/chain.skel.h: $(BENCH_OUT)/chain.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name chain_bpf > $@
+
+$(OUT)/ffpf-nsbench: $(BENCH_OUT)/chain.skel.h
+$(OUT)/ffpf-nsbench: CFLAGS += -I$(BENCH_OUT)
+
 # make bench: the packages it needs (tools/deps.sh bench: xdp-tools for
 # xdpdump, gnuplot-nox for the plot), the build, then tools/bench/run.sh,
 # which prints the table and leaves $(BENCH_OUT)/results.{md,json} and

@@ -7,7 +7,8 @@
 # Environment: BENCH_RUNS (rounds, default 3), BENCH_COUNT (frames per
 # measurement, default 1000000), BENCH_SIZES (frame lengths without FCS,
 # default "60 1514": 64-byte frames on the wire and 1500-byte IP packets),
-# BENCH_APPS (default "1 4 16"), BENCH_KERNEL=0 skips group 5,
+# BENCH_APPS (default "1 4 16"; N applications get BENCH_COUNT / N frames,
+# at least 100000), BENCH_KERNEL=0 skips group 5,
 # BENCH_OUT (default build/bench).
 #
 # One namespace pair (tests/lib/netns.sh) joined by a veth: build/ffpf-gen
@@ -79,9 +80,10 @@ for ((k = 1; k <= 64; k++)); do ln -sf /dev/null "$NULLDIR/a$k"; done
 
 # --- measuring ---------------------------------------------------------------
 
-# gen SIZE: send COUNT frames; GEN_JSON = its JSON line (empty on failure).
+# gen SIZE [FRAMES]: send COUNT (or FRAMES) frames; GEN_JSON = its JSON
+# line (empty on failure).
 gen() {
-	GEN_JSON=$(ns_c taskset -c 0 "$GEN" -i "$IF_C" -n "$COUNT" -s "$1" --flows "$FLOWS" \
+	GEN_JSON=$(ns_c taskset -c 0 "$GEN" -i "$IF_C" -n "${2:-$COUNT}" -s "$1" --flows "$FLOWS" \
 		--json 2>"$FF_TMP/gen.err") || GEN_JSON=""
 	[[ -n "$GEN_JSON" ]] || log "ffpf-gen failed: $(cat "$FF_TMP/gen.err")"
 	sleep 0.3	# user space drains what the kernel handed over
@@ -155,6 +157,15 @@ tcpdump_stop_all() {
 	done
 	TD_PIDS=()
 	echo "$out"
+}
+
+# apps_frames N: frames for N applications: COUNT / N, at least 100000
+# (16 tcpdumps take a tenth of the rate: the same time, not 16 times it)
+apps_frames() {
+	local f=$((COUNT / $1))
+	((f >= 100000)) || f=100000
+	((f <= COUNT)) || f=$COUNT
+	echo "$f"
 }
 
 # ffpf_flows_args N: --flow aK=match(udp, src port 1024-(2047+K)) for K=1..N
@@ -240,7 +251,7 @@ s_apps_ffpf() {	# group 3: N flows in one ffpf-bpf process (copy mode); $3 = N
 		record 3 "ffpf-$n" "$1" "$2" "$n" "" "ffpf-bpf run failed to start"
 		return
 	fi
-	gen "$1"
+	gen "$1" "$(apps_frames "$n")"
 	ffpf_stop apps
 	record 3 "ffpf-$n" "$1" "$2" "$n" "$(ffpf_captured apps)"
 }
@@ -266,7 +277,7 @@ s_apps_group() {	# group 3: N ffpf-bpf processes, one flow group, through the da
 		fi
 	done
 	if ((ok)); then
-		gen "$1"
+		gen "$1" "$(apps_frames "$n")"
 	else
 		GEN_JSON='{}'
 	fi
@@ -286,7 +297,7 @@ s_apps_group() {	# group 3: N ffpf-bpf processes, one flow group, through the da
 s_apps_tcpdump() {	# group 3: N tcpdump processes
 	local n=$3
 	tcpdump_n "$n" || { tcpdump_stop_all >/dev/null; record 3 "tcpdump-$n" "$1" "$2" "$n" "" "tcpdump failed"; return; }
-	gen "$1"
+	gen "$1" "$(apps_frames "$n")"
 	record 3 "tcpdump-$n" "$1" "$2" "$n" "$(tcpdump_stop_all)"
 }
 s_count() {	# group 4: statistics only, a counting flow
