@@ -99,7 +99,8 @@ g = json.loads(gen) if gen else {}
 d = [int(x) for x in delivered.split(",") if x != ""]
 line = {"group": int(group), "scenario": scen, "size": int(size), "run": int(run),
         "apps": int(napps), "sent": g.get("sent"), "seconds": g.get("seconds"),
-        "gen_pps": g.get("pps"), "delivered": d, "error": err or None}
+        "gen_pps": g.get("pps"), "refused": g.get("refused"), "delivered": d,
+        "error": err or None}
 if not g and not err:
     line["error"] = "ffpf-gen failed"
 open(raw, "a").write(json.dumps(line) + "\n")
