@@ -92,7 +92,7 @@ done
 # (the peer takes XDP frames from live mode once GRO is on)
 ns_s ethtool -K "$IF_S" gro on >/dev/null
 # tcpdump drops bursts with its default 2 MiB buffer on a busy machine
-FF_TCPDUMP_BUFFER=65536
+export FF_TCPDUMP_BUFFER=65536
 for mode in live packet; do
 	n=6000 cap=$FF_TMP/$mode.pcap
 	tcpdump_start "$NS_S" "$IF_S" "ip and dst host 198.19.0.1" "$cap"

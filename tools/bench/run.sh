@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317 # the scenarios are called through $fn
 # tools/bench/run.sh - `make bench`: ffpf-bpf against the alternatives, in
 # one run, on the same traffic (docs/performance.md explains every row).
 #
@@ -26,7 +27,7 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT" || exit 1
-# shellcheck source=../../tests/lib/ffpf.sh
+# shellcheck source=tests/lib/ffpf.sh
 source "$ROOT/tests/lib/ffpf.sh"
 
 RUNS=${BENCH_RUNS:-3}
@@ -35,7 +36,7 @@ read -r -a SIZES <<<"${BENCH_SIZES:-60 1514}"
 read -r -a APPS <<<"${BENCH_APPS:-1 4 16}"
 OUTDIR=${BENCH_OUT:-$ROOT/build/bench}
 GEN=$ROOT/build/ffpf-gen
-BARE=$OUTDIR/bare-rx
+BARE=$ROOT/build/bench/bare-rx
 FFPF_BIN=$ROOT/build/ffpf-bpf
 RAW=$OUTDIR/raw.jsonl
 FLOWS=1024
@@ -72,7 +73,8 @@ cat >"$FF_TMP/ffpf-cpu1" <<EOF
 exec taskset -c 1 "$FFPF_BIN" "\$@"
 EOF
 chmod +x "$FF_TMP/ffpf-cpu1"
-FFPF=$FF_TMP/ffpf-cpu1
+FFPF=$FF_TMP/ffpf-cpu1 # read by tests/lib/ffpf.sh
+export FFPF
 # one "file" per flow, each /dev/null: -w $NULLDIR/%f
 NULLDIR=$FF_TMP/null
 mkdir -p "$NULLDIR"
