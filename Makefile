@@ -3,6 +3,7 @@
 #   make            build library, command, tests (output in build/)
 #   make demo       install deps, build, run the demo in its own namespaces
 #   make test       unit, BPF and integration tests (root)
+#   make bench      benchmarks against tcpdump, xdpdump, bare XDP/AF_XDP (root)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make fuzz-smoke build the libFuzzer targets, run them briefly (FUZZ_SECONDS)
 #   V=1             show commands
@@ -34,7 +35,7 @@ endif
 # Probe the tools once, with a message that says what to do.
 need_tool = $(if $(shell command -v $(1) 2>/dev/null),,$(error $(1) not found: run 'make deps' (or: apt-get install $(2))))
 # (demo and test install the dependencies first, then re-enter make.)
-ifeq ($(filter deps clean help demo test,$(MAKECMDGOALS)),)
+ifeq ($(filter deps clean help demo test bench,$(MAKECMDGOALS)),)
 $(call need_tool,$(CLANG),clang)
 $(call need_tool,$(BPFTOOL),bpftool)
 $(call need_tool,$(PKGCONFIG),pkg-config)
@@ -207,13 +208,8 @@ $(OUT)/ffpf-ftbench: $(FTB_SRCS) $(FTB_HDRS) $(FTB_SKELS) tools/privnet.h $(STAT
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itools -Itools/ftbench -I$(FTB_OUT) $(FTB_SRCS) $(STATIC) -o $@ $(LIBS)
 
-# Seed of issue 8: in-kernel ns/packet per scenario, one interleaved run;
-# then flow tracking with many live flows and the cost of ending flows;
-# then the payload class with 1, 8 and 32 patterns (issue 5).
-bench: $(OUT)/ffpf-nsbench $(OUT)/ffpf-ftbench $(OUT)/ffpf-plbench
-	$(Q)$(OUT)/ffpf-nsbench 5 1000000
-	$(Q)$(OUT)/ffpf-ftbench 5 1000000
-	$(Q)$(OUT)/ffpf-plbench 5 200000
+# ffpf-gen's sender program and `make bench` (issue 8).
+include tools/bench.mk
 
 # --- fuzzing (issue 5, docs/fuzzing.md) ---------------------------------
 # Every tests/fuzz/fuzz_NAME.c is a libFuzzer target, linked against the

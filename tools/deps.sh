@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the Debian packages ffpf-bpf needs to build and test.
+# Install the Debian packages ffpf-bpf needs to build and test
+# (bash tools/deps.sh), and to benchmark (bash tools/deps.sh bench).
 # Idempotent: does nothing (and never touches apt) when all are present.
 set -euo pipefail
 
@@ -13,6 +14,12 @@ PKGS=(
 	g++ python3-dev python3-setuptools python3-pytest
 	python3-aiosmtpd
 )
+
+# `deps.sh bench` (make bench): also what the benchmarks compare against
+# and plot with; never needed by make test.
+if [[ "${1:-}" == bench ]]; then
+	PKGS+=(xdp-tools gnuplot-nox)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -12,6 +12,9 @@
  * the flows' packets their readers got (the rest is counted as lost in the
  * ring, no frame, or IBuf full).
  *
+ * The "bare" rows run tools/bench/chain.bpf.c: the same parse and count
+ * stages chained by constant-index tail calls, without the framework.
+ *
  * The machine drifts between runs: compare rows of one run, not runs.
  */
 #include <errno.h>
@@ -29,6 +32,7 @@
 #include <bpf/bpf.h>
 #include "internal.h"
 #include "privnet.h"
+#include "chain.skel.h"
 
 #define MAXF FFPF_MAX_FLOWS
 
@@ -97,6 +101,18 @@ static const struct scenario scenarios[] = {
 	{ "4 flows: count, all accept, copy to user space", 4, spec_count, true, FFPF_RX_COPY },
 };
 #define NSCEN (int)(sizeof(scenarios) / sizeof(scenarios[0]))
+
+/* The same work without the framework (make bench, group 5): rows after
+ * the scenarios, in every round. */
+static const struct { const char *name; int stages; } bare_rows[] = {
+	{ "bare: parse only", 0 },
+	{ "bare: parse + count", 1 },
+	{ "bare: parse + count x4", 4 },
+	{ "bare: parse + count x8", 8 },
+	{ "bare: parse + count x16", 16 },
+};
+#define NBARE (int)(sizeof(bare_rows) / sizeof(bare_rows[0]))
+#define NROWS (NSCEN + NBARE)
 
 /* Ethernet + IPv4 + UDP to port 1005, 64 bytes on the wire minus FCS. */
 static void build_udp(__u8 *f, size_t len)
@@ -209,6 +225,42 @@ static bool accounted(struct ffpf_flow **flows, int n, __u64 sent, __u64 got)
 
 static int bad_accounting;
 
+/* A bare chain of @stages count stages: ns per packet, or < 0. */
+static double measure_bare(int stages, int repeat)
+{
+	struct chain_bpf *skel = chain_bpf__open_and_load();
+	__u8 frame[60];
+	double ns = -1;
+	int map;
+
+	if (!skel)
+		return -1;
+	map = bpf_map__fd(skel->maps.chain_progs);
+	for (int i = 0; i < stages; i++) {
+		char name[32];
+		struct bpf_program *p;
+		int fd;
+
+		snprintf(name, sizeof(name), "chain_stage%d", i);
+		p = bpf_object__find_program_by_name(skel->obj, name);
+		fd = p ? bpf_program__fd(p) : -1;
+		if (fd < 0 || bpf_map_update_elem(map, &i, &fd, BPF_ANY))
+			goto out;
+	}
+	build_udp(frame, sizeof(frame));
+	ffpf_run_on(0);
+	{
+		LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = frame,
+			    .data_size_in = sizeof(frame), .repeat = repeat);
+
+		if (!bpf_prog_test_run_opts(bpf_program__fd(skel->progs.chain_entry), &t))
+			ns = t.duration;
+	}
+out:
+	chain_bpf__destroy(skel);
+	return ns;
+}
+
 /* ns per packet for one scenario, or < 0 on error; *@user: share delivered. */
 static double measure(const struct scenario *s, int repeat, double *user, double *rate)
 {
@@ -273,7 +325,7 @@ out:
 
 int main(int argc, char **argv)
 {
-	double res[NSCEN][32], user[NSCEN][32], rate[NSCEN][32];
+	double res[NROWS][32], user[NROWS][32], rate[NROWS][32];
 	int rounds, repeat, ret = ffpf_bench_start(argc, argv, &rounds, &repeat);
 
 	if (ret)
@@ -281,23 +333,30 @@ int main(int argc, char **argv)
 	ffpf_set_print(NULL);
 	/* Interleave: every round runs every scenario once. */
 	for (int r = 0; r < rounds; r++)
-		for (int s = 0; s < NSCEN; s++)
-			if ((res[s][r] = measure(&scenarios[s], repeat, &user[s][r], &rate[s][r])) < 0) {
-				fprintf(stderr, "scenario '%s' failed\n", scenarios[s].name);
+		for (int s = 0; s < NROWS; s++) {
+			if (s < NSCEN)
+				res[s][r] = measure(&scenarios[s], repeat, &user[s][r], &rate[s][r]);
+			else
+				res[s][r] = measure_bare(bare_rows[s - NSCEN].stages, repeat);
+			if (res[s][r] < 0) {
+				fprintf(stderr, "scenario '%s' failed\n", s < NSCEN ? scenarios[s].name
+							: bare_rows[s - NSCEN].name);
 				return 1;
 			}
+		}
 	printf("| scenario | ns/packet (median of %d x %d) | vs parse only | read by user space | "
 	       "user-space rate, Mpkt/s per flow |\n|---|---:|---:|---:|---:|\n", rounds, repeat);
 	double base = 0;
 
-	for (int s = 0; s < NSCEN; s++) {
+	for (int s = 0; s < NROWS; s++) {
 		qsort(res[s], rounds, sizeof(double), cmp_double);
 		double med = res[s][rounds / 2];
 
 		if (s == 0)
 			base = med;
-		printf("| %s | %.1f | %.2fx |", scenarios[s].name, med, med / base);
-		if (scenarios[s].rx) {
+		printf("| %s | %.1f | %.2fx |", s < NSCEN ? scenarios[s].name :
+		       bare_rows[s - NSCEN].name, med, med / base);
+		if (s < NSCEN && scenarios[s].rx) {
 			qsort(user[s], rounds, sizeof(double), cmp_double);
 			qsort(rate[s], rounds, sizeof(double), cmp_double);
 			printf(" %.1f%% | %.2f |\n", 100 * user[s][rounds / 2], rate[s][rounds / 2]);

@@ -407,12 +407,14 @@ print(got)
 
 # tcpdump_start NS IFACE FILTER OUTFILE: capture on IFACE in namespace NS
 # into OUTFILE (pcap); returns once tcpdump is listening (10 s max).
-# FILTER may be "" for everything.
+# FILTER may be "" for everything. FF_TCPDUMP_BUFFER (KiB, tcpdump -B)
+# raises the kernel buffer for bursts of thousands of frames.
 tcpdump_start() {
 	local ns=$1 ifc=$2 filter=$3 out=$4 err
 	err=$FF_TMP/tcpdump.$$.$RANDOM.err
 	local -a f=()
 	[[ -z "$filter" ]] || f=("$filter")
+	[[ -z "${FF_TCPDUMP_BUFFER:-}" ]] || f=(-B "$FF_TCPDUMP_BUFFER" "${f[@]}")
 	rm -f "$out"
 	# -Z root: do not drop to the tcpdump user (it could not write to FF_TMP).
 	ip netns exec "$ns" tcpdump -i "$ifc" -nn -U --immediate-mode -Z root \
