@@ -296,7 +296,7 @@ static void *ft_remote_thread(void *arg)
 
 static void ft_free(struct ffpf_ft *ft)
 {
-	if (!ft->mbuf) {
+	if (ft->flow->remote) {	/* the fds and the ring are ours, not a stage's */
 		ffpf_ft_feed_destroy(&ft->feed);
 		if (ft->table_fd >= 0)
 			close(ft->table_fd);
@@ -324,10 +324,7 @@ static struct ffpf_ft *ft_alloc(struct ffpf_flow *flow, __u32 cap, const struct 
 	ft->bkeys = calloc(FT_BATCH, sizeof(*ft->bkeys));
 	ft->bvals = calloc(FT_BATCH, sizeof(*ft->bvals));
 	if (!ft->ents || !ft->bkeys || !ft->bvals) {
-		free(ft->bkeys);
-		free(ft->bvals);
-		free(ft->ents);
-		free(ft);
+		ft_free(ft);
 		return NULL;
 	}
 	if (opts && opts->sz >= offsetof(struct ffpf_ft_opts, interval_ms)) {
