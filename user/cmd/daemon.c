@@ -510,6 +510,8 @@ static bool do_ft_start(struct client *c, const struct ffpf_msg *m, struct dflow
 		for (int i = 2; i < 4; i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
+		ffpf_ft_stop(f->flow);	/* so that a retry starts afresh */
+		ffpf_ft_feed_destroy(&f->feed);
 		return reply_err(c, &m->hdr, err, "flow %s: flow table: %s\n", f->flow->name,
 				 strerror(-err));
 	}
