@@ -180,7 +180,7 @@ $(OUT)/tests/bpf: $(BPFT_SRCS) $(STATIC) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(BPFT_SRCS) $(STATIC) -o $@ -lcriterion $(LIBS)
 
-$(OUT)/ffpf-%: tools/ffpf-%.c tools/privnet.h $(STATIC)
+$(OUT)/ffpf-%: tools/ffpf-%.c tools/privnet.h tools/pktutil.h $(STATIC)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(STATIC) -o $@ $(LIBS)
 

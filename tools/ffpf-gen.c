@@ -41,6 +41,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "gen.h"
+#include "pktutil.h"
 #include "gen.skel.h"
 
 #define PKT_BATCH	64
@@ -93,36 +94,6 @@ static const char usage[] =
 "  -j, --json            print the result as JSON\n";
 
 /* --- frames -------------------------------------------------------------- */
-
-static void put16(__u8 *p, __u16 v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void put32(__u8 *p, __u32 v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
-
-static __u32 csum_add(__u32 sum, const __u8 *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (__u32)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += (__u32)p[len - 1] << 8;
-	return sum;
-}
-
-static __u16 csum_fold(__u32 sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
-}
 
 /*
  * The whole frame of flow 0 for one template: @l4 is IPPROTO_UDP or
@@ -205,34 +176,6 @@ static void build_cfg(struct gen_cfg *c, const struct gen_opts *o, __u8 *first)
 }
 
 /* --- options ------------------------------------------------------------- */
-
-static int parse_mac(const char *s, __u8 *mac)
-{
-	unsigned b[6];
-	char extra;
-
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &extra) != 6)
-		return -1;
-	for (int i = 0; i < 6; i++) {
-		if (b[i] > 0xff)
-			return -1;
-		mac[i] = (__u8)b[i];
-	}
-	return 0;
-}
-
-static int parse_uint(const char *s, unsigned long long min, unsigned long long max,
-		      unsigned long long *out)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*out = strtoull(s, &end, 0);
-	return errno || *end || *out < min || *out > max ? -1 : 0;
-}
 
 /* One TCP flag pattern: a name or letters. */
 static int parse_flags(const char *s, __u8 *out)
@@ -470,7 +413,6 @@ struct iface {
 
 static int iface_open(struct gen_opts *o, struct iface *ifc)
 {
-	struct ethtool_drvinfo di = { .cmd = ETHTOOL_GDRVINFO };
 	struct ifreq ifr;
 	int fd;
 
@@ -481,19 +423,9 @@ static int iface_open(struct gen_opts *o, struct iface *ifc)
 		return -1;
 	}
 	ifc->stats_fd = fd;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", o->ifname);
-	if (ioctl(fd, SIOCGIFINDEX, &ifr)) {
-		fprintf(stderr, "ffpf-gen: %s: %s\n", o->ifname, strerror(errno));
+	ifc->ifindex = veth_ifindex(fd, "ffpf-gen", o->ifname, &ifr);
+	if (ifc->ifindex < 0)
 		return -1;
-	}
-	ifc->ifindex = ifr.ifr_ifindex;
-	ifr.ifr_data = (void *)&di;
-	if (ioctl(fd, SIOCETHTOOL, &ifr) || strcmp(di.driver, "veth")) {
-		fprintf(stderr, "ffpf-gen: %s is not a veth (driver '%s'): refusing to flood it\n",
-			o->ifname, di.driver);
-		return -1;
-	}
 	if (!ioctl(fd, SIOCGIFMTU, &ifr))
 		ifc->mtu = ifr.ifr_mtu;
 	if (ifc->mtu && o->size > ifc->mtu + 14) {
@@ -597,26 +529,6 @@ static int iface_xmit(struct iface *ifc, const char *ifname, __u64 *ok, __u64 *e
 }
 
 /* --- sending ----------------------------------------------------------- */
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void sleep_until(double t)
-{
-	double d = t - now_s();
-	struct timespec ts;
-
-	if (d <= 0)
-		return;
-	ts.tv_sec = (time_t)d;
-	ts.tv_nsec = (long)((d - ts.tv_sec) * 1e9);
-	nanosleep(&ts, NULL);
-}
 
 struct result {
 	__u64 sent;		/* taken by the peer */

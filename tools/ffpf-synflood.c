@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pktutil.h"
+
 #define SF_FRAME	58	/* 14 Ethernet + 20 IPv4 + 24 TCP (MSS option) */
 #define SF_BATCH_MAX	1024
 
@@ -64,33 +66,6 @@ static const char usage[] =
 "  --dport-base  first destination port (default 1)\n"
 "  --rate        packets per second (default: as fast as the driver takes them)\n"
 "  --batch       frames per sendmmsg() (default 64, at most 1024)\n";
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-/* One's complement sum of @len bytes (even) as big-endian 16-bit words. */
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	return sum;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
 
 /* The fields every frame shares. */
 static void frame_template(uint8_t *f, const uint8_t *dst_mac, const uint8_t *src_mac,
@@ -136,54 +111,6 @@ static void frame_fill(uint8_t *f, const struct sf_opts *o, unsigned long long i
 	/* pseudo header: addresses, protocol, TCP length */
 	sum = csum_add(0, ip + 12, 8) + IPPROTO_TCP + 24;
 	put16(tcp + 16, csum_fold(csum_add(sum, tcp, 24)));
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void sleep_until(double t)
-{
-	double d = t - now_s();
-	struct timespec ts;
-
-	if (d <= 0)
-		return;
-	ts.tv_sec = (time_t)d;
-	ts.tv_nsec = (long)((d - ts.tv_sec) * 1e9);
-	nanosleep(&ts, NULL);
-}
-
-static int parse_mac(const char *s, uint8_t *mac)
-{
-	unsigned b[6];
-	char extra;
-
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &extra) != 6)
-		return -1;
-	for (int i = 0; i < 6; i++) {
-		if (b[i] > 0xff)
-			return -1;
-		mac[i] = (uint8_t)b[i];
-	}
-	return 0;
-}
-
-static int parse_uint(const char *s, unsigned long long min, unsigned long long max,
-		      unsigned long long *out)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return errno || *end || *out < min || *out > max ? -1 : 0;
 }
 
 static int parse_args(int argc, char **argv, struct sf_opts *o)
@@ -291,23 +218,9 @@ static int iface_info(int fd, struct sf_opts *o, int *ifindex, uint8_t *mac)
 {
 	struct ifreq ifr;
 
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", o->ifname);
-	if (ioctl(fd, SIOCGIFINDEX, &ifr)) {
-		fprintf(stderr, "ffpf-synflood: %s: %s\n", o->ifname, strerror(errno));
+	*ifindex = veth_ifindex(fd, "ffpf-synflood", o->ifname, &ifr);
+	if (*ifindex < 0)
 		return -1;
-	}
-	*ifindex = ifr.ifr_ifindex;
-	{
-		struct ethtool_drvinfo di = { .cmd = ETHTOOL_GDRVINFO };
-
-		ifr.ifr_data = (void *)&di;
-		if (ioctl(fd, SIOCETHTOOL, &ifr) || strcmp(di.driver, "veth")) {
-			fprintf(stderr, "ffpf-synflood: %s is not a veth (driver '%s'): refusing "
-				"to flood it\n", o->ifname, di.driver);
-			return -1;
-		}
-	}
 	if (ioctl(fd, SIOCGIFHWADDR, &ifr)) {
 		fprintf(stderr, "ffpf-synflood: %s: no MAC address: %s\n", o->ifname,
 			strerror(errno));
