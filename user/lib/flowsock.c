@@ -49,6 +49,8 @@ struct ffpf_flowsocks {
 	struct ffpf_flowsock_opts o;
 	struct fs_entry *bucket[FS_BUCKETS];
 	__u64 next_sweep_ms;
+	__u64 next_due_ms;		/* earliest due_ms of an ENDING or DEAD entry;
+					 * ~0: none (fs_due need not look) */
 	struct ffpf_flowsock_stats st;
 	__u8 *buf;			/* one datagram */
 	size_t buf_len;
@@ -117,6 +119,8 @@ static void fs_notice(struct ffpf_flowsocks *fs, struct fs_entry *e, __u64 now)
 	e->our_fd = -1;
 	e->state = FS_DEAD;
 	e->due_ms = now + FS_DEAD_MS;
+	if (e->due_ms < fs->next_due_ms)
+		fs->next_due_ms = e->due_ms;
 	fs->st.live--;
 	fs->st.ended++;
 }
@@ -178,18 +182,26 @@ static void fs_on_end(struct ffpf_flow *flow, const struct ffpf_ft_record *rec, 
 	}
 	e->state = FS_ENDING;
 	e->due_ms = now_ms() + fs->o.linger_ms;
+	if (e->due_ms < fs->next_due_ms)
+		fs->next_due_ms = e->due_ms;
 }
 
-/* Notices whose linger passed; ids forgotten after FS_DEAD_MS (all: @force). */
+/*
+ * Notices whose linger passed; ids forgotten after FS_DEAD_MS (all:
+ * @force). Called by every dispatch: it walks the table only when
+ * something is due.
+ */
 static void fs_due(struct ffpf_flowsocks *fs, bool force)
 {
-	__u64 now = now_ms();
+	__u64 now = now_ms(), next = ~0ULL;
 
+	if (!force && now < fs->next_due_ms)
+		return;
 	for (int b = 0; b < FS_BUCKETS; b++) {
-		struct fs_entry *e = fs->bucket[b], *next;
+		struct fs_entry *e = fs->bucket[b], *nx;
 
-		for (; e; e = next) {
-			next = e->next;
+		for (; e; e = nx) {
+			nx = e->next;
 			if (e->state == FS_LIVE && force) {
 				fs_notice(fs, e, now);
 			} else if (e->state == FS_ENDING && (force || now >= e->due_ms)) {
@@ -197,8 +209,11 @@ static void fs_due(struct ffpf_flowsocks *fs, bool force)
 			}
 			if (e->state == FS_DEAD && (force || now >= e->due_ms))
 				fs_unlink_free(fs, e);
+			else if (e->state != FS_LIVE && e->due_ms < next)
+				next = e->due_ms;
 		}
 	}
+	fs->next_due_ms = next;
 }
 
 struct ffpf_flowsocks *ffpf_flowsocks_open(struct ffpf_flow *flow,
@@ -258,6 +273,7 @@ struct ffpf_flowsocks *ffpf_flowsocks_open(struct ffpf_flow *flow,
 		return NULL;
 	}
 	fs->next_sweep_ms = now_ms() + fs->o.sweep_ms;
+	fs->next_due_ms = ~0ULL;
 	return fs;
 }
 
