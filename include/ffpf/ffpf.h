@@ -97,8 +97,11 @@ struct ffpf_flow_opts {
 				 * one fixes it (-EBUSY for another). */
 	__u32 snaplen;		/* bytes kept per packet (0: FFPF_SNAPLEN_DEFAULT) */
 	__u32 ibuf_size;	/* descriptors in the flow's IBuf, a power of two
-				 * (0: FFPF_IBUF_DEFAULT). A full IBuf drops for
-				 * this flow only, counted in ffpf_rx_stats.dropped. */
+				 * (0: FFPF_IBUF_DEFAULT). Copy mode: a full IBuf
+				 * holds the engine back (records wait in the
+				 * kernel's ring) for up to 20 ms; then it drops
+				 * for this flow only, counted in
+				 * ffpf_rx_stats.dropped. */
 	struct ffpf_flow *share;	/* an instantiated flow with the same chain of
 				 * classes: every filter uses the state of the
 				 * filter at its position there (e.g. one flowtrack

@@ -18,6 +18,13 @@
 
 /* --- PBuf -------------------------------------------------------------- */
 
+/* One producer writes the counter: a plain add, published for readers. */
+static inline void add_relaxed(_Atomic __u64 *c, __u64 n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
 /* Frame index of @addr, or -1 if it lies outside the pool. */
 static long frame_of(const struct ffpf_pbuf *pb, __u64 addr)
 {
@@ -113,27 +120,23 @@ void *ffpf_pbuf_data(const struct ffpf_pbuf *pb, __u64 addr)
 	return pb->base + addr;
 }
 
-int ffpf_pbuf_release(struct ffpf_pbuf *pb, __u64 addr)
+/* Drop @n references of frame @idx; the last one puts it back in the pool. */
+static int pbuf_put(struct ffpf_pbuf *pb, long idx, __u32 n)
 {
-	long idx = frame_of(pb, addr);
-	__u32 old;
-	__u64 start;
+	__u32 old = atomic_load_explicit(&pb->refs[idx], memory_order_relaxed);
+	__u64 start = (__u64)idx * pb->frame_size;
 
-	if (idx < 0)
-		return -EINVAL;
-	old = atomic_load_explicit(&pb->refs[idx], memory_order_relaxed);
 	do {
-		if (!old)
+		if (old < n)
 			return ffpf_err(EINVAL, "pbuf: release of free frame at %llu\n",
-					(unsigned long long)addr);
-	} while (!atomic_compare_exchange_weak_explicit(&pb->refs[idx], &old, old - 1,
+					(unsigned long long)start);
+	} while (!atomic_compare_exchange_weak_explicit(&pb->refs[idx], &old, old - n,
 							memory_order_acq_rel,
 							memory_order_relaxed));
-	if (old > 1)
+	if (old > n)
 		return 0;
 
 	/* Last holder: every reader of the frame is done (acq_rel above). */
-	start = (__u64)idx * pb->frame_size;
 	pthread_mutex_lock(&pb->lock);
 	pb->free[pb->nfree++] = start;
 	pthread_mutex_unlock(&pb->lock);
@@ -142,13 +145,23 @@ int ffpf_pbuf_release(struct ffpf_pbuf *pb, __u64 addr)
 	return 0;
 }
 
+int ffpf_pbuf_release(struct ffpf_pbuf *pb, __u64 addr)
+{
+	long idx = frame_of(pb, addr);
+
+	if (idx < 0)
+		return -EINVAL;
+	return pbuf_put(pb, idx, 1);
+}
+
 int ffpf_pbuf_deliver(struct ffpf_pbuf *pb, __u64 addr, __u32 len,
 		      const struct ffpf_meta *meta,
 		      struct ffpf_ibuf **ibufs, int nibufs)
 {
 	long idx = frame_of(pb, addr);
 	struct ffpf_ibuf_desc d;
-	int took = 0;
+	int took = 0, want = 0;
+	__u32 refused = 0;
 
 	if (idx < 0 || !meta || nibufs < 0 || (nibufs && !ibufs) ||
 	    addr + len > (__u64)(idx + 1) * pb->frame_size ||
@@ -159,34 +172,57 @@ int ffpf_pbuf_deliver(struct ffpf_pbuf *pb, __u64 addr, __u32 len,
 	d.pad = 0;
 	d.meta = *meta;
 	/* One producer: the number is the count of earlier deliveries. */
-	d.seq = atomic_fetch_add_explicit(&pb->delivered, 1, memory_order_relaxed);
-	for (int i = 0; i < nibufs; i++) {
+	d.seq = atomic_load_explicit(&pb->delivered, memory_order_relaxed);
+	add_relaxed(&pb->delivered, 1);
+	for (int i = 0; i < nibufs; i++)
+		if (ibufs[i] && (meta->matched & (1ULL << ibufs[i]->flow)))
+			want++;
+	/*
+	 * All references first, one atomic add: once pushed, a consumer may
+	 * release at once. The caller's reference keeps the count above zero
+	 * meanwhile, so relaxed is enough; each push's release store
+	 * publishes the frame. Refused pushes give theirs back at the end.
+	 */
+	if (want)
+		atomic_fetch_add_explicit(&pb->refs[idx], want, memory_order_relaxed);
+	for (int i = 0; i < nibufs && want; i++) {
 		struct ffpf_ibuf *ib = ibufs[i];
 
 		if (!ib || !(meta->matched & (1ULL << ib->flow)))
 			continue;
+		want--;
 		/* Each flow sees its own snaplen of the one stored copy. */
 		d.len = ib->snaplen && len > ib->snaplen ? ib->snaplen : len;
-		/*
-		 * Reference first, push second: once pushed, the consumer may
-		 * release at once. The caller's reference keeps the count
-		 * above zero meanwhile, so relaxed is enough here; the push's
-		 * release store publishes the frame.
-		 */
-		atomic_fetch_add_explicit(&pb->refs[idx], 1, memory_order_relaxed);
-		if (ffpf_ibuf_push(ib, &d)) {
-			atomic_fetch_sub_explicit(&pb->refs[idx], 1, memory_order_relaxed);
-			continue;
-		}
-		took++;
+		if (!ffpf_ibuf_push(ib, &d))
+			took++;
+		else
+			refused++;
 	}
 
-	atomic_fetch_add_explicit(took ? &pb->stored : &pb->unclaimed, 1,
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&pb->descs, took, memory_order_relaxed);
-	/* The caller's reference: the frame is freed here if nobody took it. */
-	ffpf_pbuf_release(pb, addr);
+	add_relaxed(took ? &pb->stored : &pb->unclaimed, 1);
+	add_relaxed(&pb->descs, took);
+	/* The caller's reference and the refused ones: freed here if nobody took it. */
+	pbuf_put(pb, idx, 1 + refused);
 	return took;
+}
+
+bool ffpf_pbuf_any_room(const struct ffpf_meta *meta, struct ffpf_ibuf **ibufs, int nibufs)
+{
+	for (int i = 0; i < nibufs; i++)
+		if (ibufs[i] && (meta->matched & (1ULL << ibufs[i]->flow)) &&
+		    ffpf_ibuf_space(ibufs[i]))
+			return true;
+	return false;
+}
+
+void ffpf_pbuf_refuse(struct ffpf_pbuf *pb, const struct ffpf_meta *meta,
+		      struct ffpf_ibuf **ibufs, int nibufs)
+{
+	add_relaxed(&pb->delivered, 1);
+	add_relaxed(&pb->unclaimed, 1);
+	for (int i = 0; i < nibufs; i++)
+		if (ibufs[i] && (meta->matched & (1ULL << ibufs[i]->flow)))
+			add_relaxed(&ibufs[i]->dropped, 1);
 }
 
 __u32 ffpf_pbuf_nfree(struct ffpf_pbuf *pb)
@@ -426,22 +462,8 @@ static void ibuf_signal(struct ffpf_ibuf *ib)
 		return;
 }
 
-int ffpf_ibuf_push(struct ffpf_ibuf *ib, const struct ffpf_ibuf_desc *desc)
+static void ibuf_wake_if_armed(struct ffpf_ibuf *ib)
 {
-	__u32 p = ib->prod;
-	__u32 c = ibuf_cons(ib);
-
-	if (p - c >= ib->capacity) {
-		atomic_fetch_add_explicit(&ib->dropped, 1, memory_order_relaxed);
-		return -ENOBUFS;
-	}
-	ib->ring[p & ib->mask] = *desc;
-	if (ib->shadow)
-		ib->shadow[p & ib->mask] = desc->addr;
-	ib->prod = p + 1;
-	atomic_store_explicit(&ib->r->prod, p + 1, memory_order_release);
-	atomic_fetch_add_explicit(&ib->pushed, 1, memory_order_relaxed);
-
 	/*
 	 * Wake the consumer only if it said it is going to sleep (as AF_XDP's
 	 * need_wakeup): one write per sleep, not one per packet while it keeps
@@ -453,7 +475,36 @@ int ffpf_ibuf_push(struct ffpf_ibuf *ib, const struct ffpf_ibuf_desc *desc)
 	if (atomic_load_explicit(&ib->r->armed, memory_order_relaxed) &&
 	    atomic_exchange_explicit(&ib->r->armed, 0, memory_order_relaxed))
 		ibuf_signal(ib);
+}
+
+int ffpf_ibuf_push(struct ffpf_ibuf *ib, const struct ffpf_ibuf_desc *desc)
+{
+	__u32 p = ib->prod;
+	__u32 c = ibuf_cons(ib);
+
+	if (p - c >= ib->capacity) {
+		add_relaxed(&ib->dropped, 1);
+		return -ENOBUFS;
+	}
+	ib->ring[p & ib->mask] = *desc;
+	if (ib->shadow)
+		ib->shadow[p & ib->mask] = desc->addr;
+	ib->prod = p + 1;
+	atomic_store_explicit(&ib->r->prod, p + 1, memory_order_release);
+	add_relaxed(&ib->pushed, 1);
+	if (ib->defer_wake)
+		ib->wake_due = true;
+	else
+		ibuf_wake_if_armed(ib);
 	return 0;
+}
+
+void ffpf_ibuf_wake(struct ffpf_ibuf *ib)
+{
+	if (!ib->wake_due)
+		return;
+	ib->wake_due = false;
+	ibuf_wake_if_armed(ib);
 }
 
 int ffpf_ibuf_peek_from(struct ffpf_ibuf *ib, __u32 skip, struct ffpf_ibuf_desc *descs,

@@ -21,6 +21,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <ffpf/ffpf.h>	/* ffpf_meta; FFPF_OPTS for ffpf_pbuf_opts */
 
@@ -121,6 +122,17 @@ void ffpf_pbuf_get_stats(struct ffpf_pbuf *pb, struct ffpf_pbuf_stats *st);
 /* Free frames right now. */
 __u32 ffpf_pbuf_nfree(struct ffpf_pbuf *pb);
 
+/* Producer: would any IBuf that @meta matches take a descriptor now? */
+bool ffpf_pbuf_any_room(const struct ffpf_meta *meta, struct ffpf_ibuf **ibufs, int nibufs);
+
+/*
+ * Producer: count a packet that every matching IBuf would refuse as
+ * ffpf_pbuf_deliver() would (delivered, unclaimed, each IBuf's dropped),
+ * without a frame or a copy.
+ */
+void ffpf_pbuf_refuse(struct ffpf_pbuf *pb, const struct ffpf_meta *meta,
+		      struct ffpf_ibuf **ibufs, int nibufs);
+
 /*
  * Shared memory for a PBuf or an IBuf ring: a memfd of @len bytes (sealable,
  * close-on-exec) mapped read-write here; *@fdp gets the fd. NULL with
@@ -199,6 +211,8 @@ struct ffpf_ibuf {
 	_Atomic __u64 pushed;
 	_Atomic __u64 dropped;
 	_Atomic __u64 bad_cons;	/* remote: cons moved impossibly (ignored) */
+	bool defer_wake;	/* push leaves the wake-up to ffpf_ibuf_wake() */
+	bool wake_due;		/* pushed since the last ffpf_ibuf_wake() */
 
 	/* Consumer side (its own process for a remote consumer). */
 	_Alignas(FFPF_IBUF_CACHELINE) _Atomic __u64 consumed;
@@ -258,6 +272,13 @@ int ffpf_ibuf_fd(const struct ffpf_ibuf *ib);
  * does that). -ENOBUFS when full (counted as a drop).
  */
 int ffpf_ibuf_push(struct ffpf_ibuf *ib, const struct ffpf_ibuf_desc *desc);
+
+/*
+ * Producer that pushes in batches (ib->defer_wake set): wake the consumer
+ * if it armed, once per batch instead of one fence per push. Call it after
+ * the batch's last push, before the producer sleeps.
+ */
+void ffpf_ibuf_wake(struct ffpf_ibuf *ib);
 
 /* Producer: free slots now (the consumer may only add to it). */
 __u32 ffpf_ibuf_space(struct ffpf_ibuf *ib);

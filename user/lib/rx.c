@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "log.h"
@@ -44,6 +45,8 @@
 #define RX_XDP_HEADROOM		256	/* XDP_PACKET_HEADROOM: AF_XDP's packet offset */
 #define RX_RESYNC_NS		1000000000LL	/* re-sample MONOTONIC -> REALTIME */
 #define RX_RUN_BATCH		64	/* ffpf_flows_run: packets per flow per round */
+#define RX_BACKOFF_US		100	/* a local IBuf is full: let its consumer run */
+#define RX_STALL_NS		20000000LL	/* full this long: the consumer no longer holds us back */
 
 /*
  * A flow group's PBuf in this engine. Flows of one group share one copy of
@@ -84,6 +87,7 @@ struct rx_member {
 	size_t rmem_len;
 	int conn_fd;		/* the daemon connection: hung up = flow gone */
 	int poll_fd;		/* epoll of ib.efd and conn_fd: the flow's fd */
+	__s64 full_since;	/* engine: monotonic ns its IBuf was first seen full, 0 */
 };
 
 struct ffpf_rx {
@@ -113,6 +117,11 @@ struct ffpf_rx {
 	struct ring_buffer *rb;
 	bool discard;		/* reading what an earlier engine left in the ring */
 	int budget;
+	/* The ring's positions, mapped again: how full it is (libbpf 1.1 can't say). */
+	const _Atomic unsigned long *rb_cons, *rb_prod;
+	unsigned long rb_size;	/* the ring's data bytes */
+	bool held;		/* the last step left records in the ring: IBufs full */
+	__u64 holds;		/* steps that left records in the ring for a consumer */
 
 	/* Written by whoever holds the lock (the thread, or remove's drain). */
 	__u64 records;		/* copy: ring buffer records read */
@@ -191,6 +200,13 @@ static void rx_copy_pool(struct ffpf_rx *rx, struct rx_pool *p,
 	struct ffpf_meta meta;
 	__u64 addr;
 
+	meta = rec->meta;
+	meta.matched &= p->visible;
+	/* Every IBuf that wants it is full: no frame, no copy, the same counts. */
+	if (!ffpf_pbuf_any_room(&meta, p->act, p->nact)) {
+		ffpf_pbuf_refuse(p->pb, &meta, p->act, p->nact);
+		return;
+	}
 	if (ffpf_pbuf_alloc(p->pb, &addr)) {
 		if (!p->no_frame++)
 			pr_warn("rx: %s: no free PBuf frame%s%s: packets are lost for its flows "
@@ -199,8 +215,6 @@ static void rx_copy_pool(struct ffpf_rx *rx, struct rx_pool *p,
 		return;
 	}
 	memcpy(ffpf_pbuf_data(p->pb, addr), rec->data, rec->caplen);
-	meta = rec->meta;
-	meta.matched &= p->visible;
 	meta.ts_ns += atomic_load_explicit(&rx->ts_off, memory_order_relaxed);
 	if (ffpf_pbuf_deliver(p->pb, addr, rec->caplen, &meta, p->act, p->nact) < 0) {
 		ffpf_pbuf_release(p->pb, addr);
@@ -233,6 +247,39 @@ static int rx_copy_rec(void *ctx, void *data, size_t size)
 	return --rx->budget > 0 ? 0 : RX_BUDGET_DONE;
 }
 
+/*
+ * The ring's consumer and producer positions, for rx_copy_budget(). Without
+ * them (a mapping failed) the engine never holds records back.
+ */
+static void rx_map_positions(struct ffpf_rx *rx)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	long page = sysconf(_SC_PAGESIZE);
+	void *c, *p;
+
+	if (bpf_obj_get_info_by_fd(rx->ifc->copy_fd, &info, &len) || !info.max_entries)
+		return;
+	c = mmap(NULL, page, PROT_READ, MAP_SHARED, rx->ifc->copy_fd, 0);
+	if (c == MAP_FAILED)
+		return;
+	p = mmap(NULL, page, PROT_READ, MAP_SHARED, rx->ifc->copy_fd, page);
+	if (p == MAP_FAILED) {
+		munmap(c, page);
+		return;
+	}
+	rx->rb_cons = c;
+	rx->rb_prod = p;
+	rx->rb_size = info.max_entries;
+}
+
+/* Bytes waiting in the kernel's ring. */
+static unsigned long rx_ring_pending(const struct ffpf_rx *rx)
+{
+	return atomic_load_explicit(rx->rb_prod, memory_order_acquire) -
+	       atomic_load_explicit(rx->rb_cons, memory_order_relaxed);
+}
+
 /* Frames of the smallest power of two >= snaplen (at least 2048). */
 static int rx_open_copy(struct ffpf_rx *rx, __u32 snaplen)
 {
@@ -246,6 +293,7 @@ static int rx_open_copy(struct ffpf_rx *rx, __u32 snaplen)
 	if (!rx->rb)
 		return ffpf_err(errno, "rx: %s: opening the copy ring buffer: %s\n",
 				ifc->ifname, strerror(errno));
+	rx_map_positions(rx);
 	/*
 	 * Records still in the ring belong to flows of an earlier engine on
 	 * this datapath (now closed): a new flow may have the same index.
@@ -339,15 +387,77 @@ static int rx_wait(struct ffpf_rx *rx)
 
 	if (rx->tap)
 		return ffpf_tap_wait(rx->tap, RX_WAIT_MS);
+	if (rx->held) {
+		/* The ring is readable but a consumer has no room: give it the CPU. */
+		usleep(RX_BACKOFF_US);
+		return 0;
+	}
 	p.fd = ring_buffer__epoll_fd(rx->rb);
 	r = poll(&p, 1, RX_WAIT_MS);
 	return r < 0 ? -errno : r;
 }
 
+/*
+ * Copy mode: how many records this step may take so that no local
+ * consumer loses one for want of room. The kernel's ring holds the rest
+ * (as a tcpdump's socket buffer does) until the consumers catch up. A slow
+ * or stuck application must not hold every flow back for long, so a
+ * consumer full for RX_STALL_NS, or full while the ring is more than
+ * three quarters full, stops holding the engine back until it has drained
+ * to half: meanwhile its flow drops, counted. A daemon's client never
+ * holds the engine back (it is another user's process).
+ */
+static int rx_copy_budget(struct ffpf_rx *rx)
+{
+	__u32 budget = RX_BUDGET;
+	int crowded = -1;
+	__s64 now = 0;
+
+	if (!rx->rb_cons)
+		return budget;
+	for (int k = 0; k < rx->npools; k++) {
+		struct rx_pool *p = rx->pool[k];
+		__u32 nfree = ffpf_pbuf_nfree(p->pb);
+
+		for (int j = 0; j < p->nact; j++) {
+			struct rx_member *m = (struct rx_member *)p->act[j];
+			__u32 room;
+
+			if (rx->remote & (1ULL << m->ib.flow))
+				continue;
+			room = ffpf_ibuf_space(&m->ib);
+			if (room >= m->ib.capacity / 2) {
+				m->full_since = 0;
+			} else if (!room) {
+				if (!now)
+					now = ts_ns(CLOCK_MONOTONIC);
+				if (!m->full_since)
+					m->full_since = now;
+				if (crowded < 0)
+					crowded = rx_ring_pending(rx) > rx->rb_size / 4 * 3;
+				if (crowded || now - m->full_since >= RX_STALL_NS) {
+					m->full_since = now - RX_STALL_NS;
+					continue;
+				}
+			} else if (m->full_since) {
+				if (!now)
+					now = ts_ns(CLOCK_MONOTONIC);
+				if (now - m->full_since >= RX_STALL_NS)
+					continue;	/* stalled: not back to half yet */
+			}
+			if (room > nfree)
+				room = nfree;
+			if (room < budget)
+				budget = room;
+		}
+	}
+	return budget;
+}
+
 /* One bounded step under the lock: read what arrived, deliver it. */
 static void rx_step(struct ffpf_rx *rx)
 {
-	int r;
+	int r = 0;
 
 	if (rx->tap) {
 		struct ffpf_pbuf_stats ps;
@@ -359,14 +469,22 @@ static void rx_step(struct ffpf_rx *rx)
 		if (user > rx->user_high)
 			rx->user_high = user;
 	} else {
-		rx->budget = RX_BUDGET;
-		r = ring_buffer__consume(rx->rb);
+		rx->budget = rx_copy_budget(rx);
+		rx->held = !rx->budget;
+		if (rx->held)
+			rx->holds++;
+		else
+			r = ring_buffer__consume(rx->rb);
 		if (r == RX_BUDGET_DONE)
 			r = 0;
 	}
 	if (r < 0 && !rx->step_err++)
 		pr_warn("rx: %s: receiving in %s mode: %s\n", rx->ifc->ifname,
 			mode_name(rx->mode), strerror(-r));
+	/* One wake-up per consumer per step, not a fence per descriptor. */
+	for (int k = 0; k < rx->npools; k++)
+		for (int j = 0; j < rx->pool[k]->nact; j++)
+			ffpf_ibuf_wake(rx->pool[k]->act[j]);
 	/* Frames a client process handed back, even when no packet comes. */
 	for (__u64 m = rx->remote; m; m &= m - 1)
 		ffpf_ibuf_reclaim(&rx->member[__builtin_ctzll(m)]->ib);
@@ -429,6 +547,10 @@ static void rx_free(struct ffpf_rx *rx)
 	}
 	ffpf_tap_close(rx->tap);
 	ring_buffer__free(rx->rb);
+	if (rx->rb_cons) {
+		munmap((void *)rx->rb_cons, sysconf(_SC_PAGESIZE));
+		munmap((void *)rx->rb_prod, sysconf(_SC_PAGESIZE));
+	}
 	pthread_mutex_destroy(&rx->lock);
 	free(rx);
 }
@@ -671,6 +793,7 @@ int ffpf_rx_add(struct ffpf_flow *flow)
 		goto fail_pool;
 	}
 	m->ib.snaplen = flow->snaplen;
+	m->ib.defer_wake = true;	/* rx_step() wakes once per step */
 	m->rx = rx;
 	m->pool = pool;
 	m->pb = pool->pb;
