@@ -248,7 +248,7 @@ static int rx_copy_rec(void *ctx, void *data, size_t size)
 }
 
 /*
- * The ring's consumer and producer positions, for rx_copy_budget(). Without
+ * The ring's consumer and producer positions, for rx_budget(). Without
  * them (a mapping failed) the engine never holds records back.
  */
 static void rx_map_positions(struct ffpf_rx *rx)
@@ -385,39 +385,48 @@ static int rx_wait(struct ffpf_rx *rx)
 	struct pollfd p = { .events = POLLIN };
 	int r;
 
-	if (rx->tap)
-		return ffpf_tap_wait(rx->tap, RX_WAIT_MS);
 	if (rx->held) {
 		/* The ring is readable but a consumer has no room: give it the CPU. */
 		usleep(RX_BACKOFF_US);
 		return 0;
 	}
+	if (rx->tap)
+		return ffpf_tap_wait(rx->tap, RX_WAIT_MS);
 	p.fd = ring_buffer__epoll_fd(rx->rb);
 	r = poll(&p, 1, RX_WAIT_MS);
 	return r < 0 ? -errno : r;
 }
 
 /*
- * Copy mode: how many records this step may take so that no local
- * consumer loses one for want of room. The kernel's ring holds the rest
- * (as a tcpdump's socket buffer does) until the consumers catch up. A slow
+ * How many records (copy) or descriptors (tap) this step may take so that
+ * no local consumer loses one for want of room. The kernel's ring (the BPF
+ * ring buffer, or the AF_XDP RX ring) holds the rest, as a tcpdump's socket
+ * buffer does, until the consumers catch up. A slow
  * or stuck application must not hold every flow back for long, so a
  * consumer full for RX_STALL_NS, or full while the ring is more than
  * three quarters full, stops holding the engine back until it has drained
  * to half: meanwhile its flow drops, counted. A daemon's client never
  * holds the engine back (it is another user's process).
  */
-static int rx_copy_budget(struct ffpf_rx *rx)
+static bool rx_crowded(const struct ffpf_rx *rx)
+{
+	if (rx->tap)
+		return ffpf_tap_crowded(rx->tap);
+	return rx_ring_pending(rx) > rx->rb_size / 4 * 3;
+}
+
+static int rx_budget(struct ffpf_rx *rx)
 {
 	__u32 budget = RX_BUDGET;
 	int crowded = -1;
 	__s64 now = 0;
 
-	if (!rx->rb_cons)
+	if (!rx->tap && !rx->rb_cons)
 		return budget;
 	for (int k = 0; k < rx->npools; k++) {
 		struct rx_pool *p = rx->pool[k];
-		__u32 nfree = ffpf_pbuf_nfree(p->pb);
+		/* tap: the pool's free frames are the fill ring's business */
+		__u32 nfree = rx->tap ? RX_BUDGET : ffpf_pbuf_nfree(p->pb);
 
 		for (int j = 0; j < p->nact; j++) {
 			struct rx_member *m = (struct rx_member *)p->act[j];
@@ -434,7 +443,7 @@ static int rx_copy_budget(struct ffpf_rx *rx)
 				if (!m->full_since)
 					m->full_since = now;
 				if (crowded < 0)
-					crowded = rx_ring_pending(rx) > rx->rb_size / 4 * 3;
+					crowded = rx_crowded(rx);
 				if (crowded || now - m->full_since >= RX_STALL_NS) {
 					m->full_since = now - RX_STALL_NS;
 					continue;
@@ -463,13 +472,17 @@ static void rx_step(struct ffpf_rx *rx)
 		struct ffpf_pbuf_stats ps;
 		__u64 user;
 
-		r = ffpf_tap_poll(rx->tap, 0, rx->pool[0]->act, rx->pool[0]->nact);
+		rx->budget = rx_budget(rx);
+		rx->held = !rx->budget;
+		if (rx->held)
+			rx->holds++;
+		r = ffpf_tap_poll_max(rx->tap, rx->pool[0]->act, rx->pool[0]->nact, rx->budget);
 		ffpf_pbuf_get_stats(rx->pool[0]->pb, &ps);
 		user = rx_user_frames(rx, ps.in_use);
 		if (user > rx->user_high)
 			rx->user_high = user;
 	} else {
-		rx->budget = rx_copy_budget(rx);
+		rx->budget = rx_budget(rx);
 		rx->held = !rx->budget;
 		if (rx->held)
 			rx->holds++;

@@ -307,11 +307,11 @@ fail:
 }
 
 static int rx_one(struct ffpf_tap *tap, struct tap_sock *s,
-		  struct ffpf_ibuf **ibufs, int n)
+		  struct ffpf_ibuf **ibufs, int n, __u32 max)
 {
 	__u32 idx = 0, got;
 
-	got = xsk_ring_cons__peek(&s->rx, TAP_RX_BATCH, &idx);
+	got = max ? xsk_ring_cons__peek(&s->rx, max < TAP_RX_BATCH ? max : TAP_RX_BATCH, &idx) : 0;
 	for (__u32 i = 0; i < got; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&s->rx, idx + i);
 		__u64 addr = d->addr;
@@ -356,7 +356,7 @@ int ffpf_tap_poll(struct ffpf_tap *tap, int timeout_ms,
 		return -EINVAL;
 	refill(tap);
 	for (int i = 0; i < tap->nsocks; i++)
-		total += rx_one(tap, &tap->socks[i], ibufs, n);
+		total += rx_one(tap, &tap->socks[i], ibufs, n, TAP_RX_BATCH);
 	if (!total && timeout_ms) {
 		for (int i = 0; i < tap->nsocks; i++) {
 			pfd[i].fd = tap->socks[i].fd;
@@ -367,10 +367,36 @@ int ffpf_tap_poll(struct ffpf_tap *tap, int timeout_ms,
 		if (r < 0)
 			return -errno;
 		for (int i = 0; i < tap->nsocks; i++)
-			total += rx_one(tap, &tap->socks[i], ibufs, n);
+			total += rx_one(tap, &tap->socks[i], ibufs, n, TAP_RX_BATCH);
 	}
 	refill(tap);
 	return total;
+}
+
+int ffpf_tap_poll_max(struct ffpf_tap *tap, struct ffpf_ibuf **ibufs, int n, __u32 max)
+{
+	int total = 0;
+
+	if (!tap || n < 0 || (n && !ibufs))
+		return -EINVAL;
+	refill(tap);
+	for (int i = 0; i < tap->nsocks && (__u32)total < max; i++)
+		total += rx_one(tap, &tap->socks[i], ibufs, n, max - total);
+	refill(tap);
+	return total;
+}
+
+bool ffpf_tap_crowded(const struct ffpf_tap *tap)
+{
+	for (int i = 0; i < tap->nsocks; i++) {
+		const struct xsk_ring_cons *r = &tap->socks[i].rx;
+		__u32 queued = __atomic_load_n(r->producer, __ATOMIC_ACQUIRE) -
+			       __atomic_load_n(r->consumer, __ATOMIC_RELAXED);
+
+		if (queued > r->size / 4 * 3)
+			return true;
+	}
+	return false;
 }
 
 int ffpf_tap_wait(struct ffpf_tap *tap, int timeout_ms)

@@ -80,6 +80,15 @@ int ffpf_tap_poll(struct ffpf_tap *tap, int timeout_ms,
 		  struct ffpf_ibuf **ibufs, int n);
 
 /*
+ * As ffpf_tap_poll() without waiting, taking at most @max packets off the
+ * RX rings (0: none, only the refill); the rest stays queued in the kernel.
+ */
+int ffpf_tap_poll_max(struct ffpf_tap *tap, struct ffpf_ibuf **ibufs, int n, __u32 max);
+
+/* Is any socket's RX ring more than three quarters full? */
+bool ffpf_tap_crowded(const struct ffpf_tap *tap);
+
+/*
  * Wait up to @timeout_ms for a packet on any socket without touching the
  * rings or the PBuf, so the caller can wait without holding its lock and
  * call ffpf_tap_poll(tap, 0, ...) afterwards. >0: readable, 0: timeout.
