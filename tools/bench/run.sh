@@ -329,11 +329,9 @@ for size in "${SIZES[@]}"; do
 	PLAN+=("s_drop $size" "s_xsk $size" "s_ffpf_tap $size" "s_ffpf_copy $size"
 		"s_tcpdump $size" "s_xdpdump $size" "s_pass $size" "s_count $size"
 		"s_flowtrack $size")
-	if [[ "$size" == "${SIZES[0]}" ]]; then
-		for n in "${APPS[@]}"; do
-			PLAN+=("s_apps_ffpf $size $n" "s_apps_group $size $n" "s_apps_tcpdump $size $n")
-		done
-	fi
+	for n in "${APPS[@]}"; do
+		PLAN+=("s_apps_ffpf $size $n" "s_apps_group $size $n" "s_apps_tcpdump $size $n")
+	done
 done
 
 log "${#PLAN[@]} measurements x $RUNS rounds, $COUNT frames each, $FLOWS flows; prefix $FF_PREFIX"
