@@ -477,6 +477,7 @@ struct ffpf_pinned_flow {
 	__u32 owner_pid;
 	__u32 nstages;
 	struct ffpf_flow_counters counters;	/* summed over CPUs */
+	bool monitor;		/* FFPF_FLOW_MONITOR: drops received packets while active */
 };
 
 typedef int (*ffpf_pinned_cb)(const struct ffpf_pinned_flow *pf, void *ctx);
