@@ -14,7 +14,8 @@
  * 4. Sink: account matched flows. If a flow that wants packets (ctl->rx)
  *    accepted it: tap mode redirects the packet to AF_XDP (ingress only),
  *    copy mode puts its first snaplen bytes into the ring buffer and lets
- *    it continue. Otherwise the packet always continues.
+ *    it continue. Otherwise the packet continues, except on ingress while
+ *    a monitor flow is active: then it is dropped (and counted).
  *
  * The kernel allows 33 tail calls per packet across all of this; user
  * space refuses any composition whose worst case would exceed that.
@@ -275,6 +276,27 @@ static __always_inline int ffpf_tap(struct xdp_md *ctx, const struct ffpf_pkt *p
 }
 #endif
 
+/*
+ * Where a packet no flow took off the stack goes. On a mirror port the
+ * traffic is not for this host and the stack's skb costs more than all the
+ * flows, so while a monitor flow is active the packet ends here, counted.
+ * Egress never drops for this: those packets are the host's own.
+ */
+static __always_inline int ffpf_end(const struct ffpf_ctl *ctl,
+				    struct ffpf_root_counters *rc)
+{
+#ifndef FFPF_HOOK_TC
+	if (ctl->monitor & ctl->active) {
+		rc->monitor_dropped++;
+		return XDP_DROP;
+	}
+#else
+	(void)ctl;
+	(void)rc;
+#endif
+	return FFPF_PASS;
+}
+
 SEC(FFPF_SEC)
 int ffpf_root(ffpf_ctx_t *ctx)
 {
@@ -308,23 +330,27 @@ int ffpf_root(ffpf_ctx_t *ctx)
 	if (cand & ctl->guarded)
 		cand = ffpf_guard(cand, cand & ctl->guarded, p);
 	if (!cand)
-		return FFPF_PASS;
+		return ffpf_end(ctl, rc);
 
 	FFPF_RUN8(0) FFPF_RUN8(1) FFPF_RUN8(2) FFPF_RUN8(3)
 	FFPF_RUN8(4) FFPF_RUN8(5) FFPF_RUN8(6) FFPF_RUN8(7)
 
 	if (!p->matched)
-		return FFPF_PASS;
+		return ffpf_end(ctl, rc);
 	rc->matched++;
 	if (!(p->matched & ctl->rx))
-		return FFPF_PASS;
+		return ffpf_end(ctl, rc);
 #ifndef FFPF_HOOK_TC
-	if (ctl->tap)
-		return ffpf_tap(ctx, p, rc);
+	if (ctl->tap) {
+		int ret = ffpf_tap(ctx, p, rc);
+
+		/* not redirected (no socket, no room for metadata): as any other */
+		return ret == XDP_PASS ? ffpf_end(ctl, rc) : ret;
+	}
 #endif
 	if (ctl->copy)
 		ffpf_copy_out(ctx, p, ctl, rc);
-	return FFPF_PASS;
+	return ffpf_end(ctl, rc);
 }
 
 char _license[] SEC("license") = "Dual BSD/GPL";

@@ -344,11 +344,11 @@ static int flow_init(FlowObject *self, PyObject *args, PyObject *kw)
 {
 	static char *kwlist[] = { "ifname", "spec", "name", "hook", "rx", "snaplen",
 				  "ibuf_size", "share", "pin", "policy", "group",
-				  "daemon", NULL };
+				  "daemon", "monitor", NULL };
 	const char *ifname, *spec = NULL, *name = NULL, *policy = NULL, *group = NULL,
 		   *daemon = NULL;
 	unsigned int hook = 0, rx = 0, snaplen = 0, ibuf = 0;
-	int pin = 0, err = 0;
+	int pin = 0, monitor = 0, err = 0;
 	PyObject *share = Py_None;
 	struct ffpf_flow *f;
 
@@ -356,9 +356,9 @@ static int flow_init(FlowObject *self, PyObject *args, PyObject *kw)
 		PyErr_SetString(PyExc_RuntimeError, "Flow.__init__ called twice");
 		return -1;
 	}
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "s|z$zIIIIOpzzz", kwlist, &ifname, &spec,
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "s|z$zIIIIOpzzzp", kwlist, &ifname, &spec,
 					 &name, &hook, &rx, &snaplen, &ibuf, &share, &pin,
-					 &policy, &group, &daemon))
+					 &policy, &group, &daemon, &monitor))
 		return -1;
 	if (share != Py_None) {
 		if (!PyObject_TypeCheck(share, &FlowType)) {
@@ -369,7 +369,8 @@ static int flow_init(FlowObject *self, PyObject *args, PyObject *kw)
 			return -1;
 	}
 	FFPF_OPTS(ffpf_flow_opts, o, .name = name, .hook = hook, .rx = rx, .snaplen = snaplen,
-		  .ibuf_size = ibuf, .flags = pin ? FFPF_FLOW_PIN : 0,
+		  .ibuf_size = ibuf,
+		  .flags = (pin ? FFPF_FLOW_PIN : 0) | (monitor ? FFPF_FLOW_MONITOR : 0),
 		  .share = share != Py_None ? ((FlowObject *)share)->flow : NULL,
 		  .policy = policy, .group = group, .daemon = daemon);
 	CALL(f = ffpf_flow_create(ifname, &o); err = f ? 0 : errno);
@@ -555,10 +556,10 @@ static PyObject *flow_iface_stats(FlowObject *self, PyObject *unused)
 	CALL(err = ffpf_flow_iface_stats(self->flow, &st));
 	if (err)
 		return raise_err(err, "ffpf_flow_iface_stats");
-	return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsKsKsK}", ST(rx_packets), ST(rx_bytes),
+	return Py_BuildValue("{sKsKsKsKsKsKsKsKsKsKsKsKsKsK}", ST(rx_packets), ST(rx_bytes),
 			     ST(matched), ST(truncated), ST(malformed), ST(non_ip), ST(missed),
 			     ST(deep), ST(tap_redirected), ST(tap_no_socket), ST(tap_meta_fail),
-			     ST(copied), ST(copy_lost));
+			     ST(copied), ST(copy_lost), ST(monitor_dropped));
 }
 
 static PyObject *flow_rx_stats(FlowObject *self, PyObject *unused)

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define FFPF_ABI_VERSION	4
+#define FFPF_ABI_VERSION	5
 
 /* Flows per interface and hook: one bit each in a __u64 mask. */
 #define FFPF_MAX_FLOWS		64
@@ -136,6 +136,9 @@ struct ffpf_ctl {
 	__u64 rx;		/* flows whose packets go to user space (tap or copy) */
 	__u32 snaplen;		/* copy mode: bytes per record, <= FFPF_SNAPLEN_MAX */
 	__u32 wake_mask;	/* copy mode: wake the consumer every (mask+1)th record */
+	__u64 monitor;		/* flows in monitor mode: while one of them is active,
+				 * ingress packets end in XDP_DROP (a mirror port's
+				 * traffic is not for this host's stack) */
 };
 
 /*
@@ -179,6 +182,8 @@ struct ffpf_root_counters {
 	__u64 tap_meta_fail;	/* tap mode: no room for metadata, passed instead */
 	__u64 copied;		/* copy mode: records submitted to ffpf_copy */
 	__u64 copy_lost;	/* copy mode: ring full, record lost */
+	__u64 monitor_dropped;	/* ingress: dropped after the flows ran, because a
+				 * monitor flow was active (ctl.monitor) */
 };
 
 /*

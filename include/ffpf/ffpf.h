@@ -67,6 +67,13 @@ enum ffpf_flow_flags {
 	/* Only to be checked against a policy (ffpf/policy.h), never
 	 * instantiated: the interface need not exist here. */
 	FFPF_FLOW_CHECK_ONLY = 1 << 1,
+	/* Monitor mode, for mirror (SPAN) ports: on ingress, packets end in
+	 * XDP_DROP after every flow had its look, while this flow is active
+	 * (paused, it drops nothing). Every such packet is counted in
+	 * ffpf_iface_stats.monitor_dropped. The whole interface's traffic is
+	 * dropped, for every flow and user on it. -EINVAL with the egress
+	 * hook; -EPERM through the daemon (in-process, as root, only). */
+	FFPF_FLOW_MONITOR = 1 << 2,
 };
 
 /* Where on the interface the flow sees packets. */
@@ -239,6 +246,8 @@ struct ffpf_iface_stats {
 	__u64 tap_meta_fail;	/* tap mode: no room for metadata, passed on */
 	__u64 copied;		/* copy mode: records put into the ring buffer */
 	__u64 copy_lost;	/* copy mode: ring buffer full, record lost (counted) */
+	__u64 monitor_dropped;	/* ingress: dropped because a FFPF_FLOW_MONITOR flow
+				 * was active */
 	size_t :0;
 };
 
@@ -471,6 +480,7 @@ struct ffpf_pinned_flow {
 	__u32 owner_pid;
 	__u32 nstages;
 	struct ffpf_flow_counters counters;	/* summed over CPUs */
+	bool monitor;		/* FFPF_FLOW_MONITOR: drops received packets while active */
 };
 
 typedef int (*ffpf_pinned_cb)(const struct ffpf_pinned_flow *pf, void *ctx);

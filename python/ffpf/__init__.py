@@ -80,7 +80,10 @@ _open_flows = weakref.WeakSet()
 class Flow(_ffpf.Flow):
     """A flow on one interface: Flow(ifname, spec=None, *, name=None,
     hook=Hook.INGRESS, rx=Rx.NONE, snaplen=0, ibuf_size=0, share=None,
-    pin=False, policy=None, group=None, daemon=None).
+    pin=False, policy=None, group=None, daemon=None, monitor=False).
+
+    monitor=True (ingress, in-process only) drops every packet the interface
+    receives once the flows saw it, while the flow is active: mirror ports.
 
     A `with` block closes it. Errors raise ffpf.Error (an OSError with
     .errno, .function and the library's .message)."""

@@ -74,7 +74,8 @@ class Flow:
     def __init__(self, ifname: str, spec: Optional[str] = ..., *, name: Optional[str] = ...,
                  hook: int = ..., rx: int = ..., snaplen: int = ..., ibuf_size: int = ...,
                  share: Optional["Flow"] = ..., pin: bool = ..., policy: Optional[str] = ...,
-                 group: Optional[str] = ..., daemon: Optional[str] = ...) -> None: ...
+                 group: Optional[str] = ..., daemon: Optional[str] = ...,
+                 monitor: bool = ...) -> None: ...
     name: str
     ifname: str
     spec: str

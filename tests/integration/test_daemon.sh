@@ -6,7 +6,8 @@
 #     she writes equal tcpdump's on the same interface, cut to the policy's
 #     snaplen (the cap trims the default); an explicit larger snaplen is
 #     refused with the rule named
-#   - a denied graph and the ordering constraint both ways, through the daemon
+#   - a denied graph and the ordering constraint both ways, through the daemon;
+#     monitor mode (it drops everyone's traffic) refused for a client
 #   - isolation: bob cannot join alice's group (rule named), cannot map his
 #     PBuf writable (mprotect, /proc/self/mem), cannot map MBufs (mbuf none)
 #     while alice gets hers read-only only; bob cannot reach another client's
@@ -177,6 +178,15 @@ refused "alice: explicit snaplen above the cap" 7 "snaplen 1500 is above $SNAP" 
 	"$A" "$FFPF" run -i "$IF_S" --flow 'x=match(udp)' --copy -s 1500 -w "$D/x-$RANDOM.pcap" --duration 1
 refused "bob: joining alice's group" 11 "flow group 'user:$A' is not allowed" \
 	"$B" "$FFPF" run -i "$IF_S" --flow 'x=match(udp)' --copy -w "$D/x-$RANDOM.pcap" --group "user:$A" --duration 1
+# monitor mode would drop the interface's traffic for everyone: never for a client
+rc=0
+OUT=$(as "$A" "$FFPF" run -i "$IF_S" --monitor --flow 'x=match(udp) -> count' --duration 1 2>&1) || rc=$?
+if ((rc != 0)) && [[ "$OUT" == *"monitor mode drops the interface's traffic for every user"* &&
+	"$OUT" == *"Operation not permitted"* ]]; then
+	t_pass "refused: alice: run --monitor through the daemon (EPERM)"
+else
+	t_fail "refused: alice: run --monitor through the daemon" "exit $rc: $OUT"
+fi
 rc=0
 OUT=$(as "$A" "$FFPF" run -i "$IF_S" --flow 'ok=prefixset(src, allow, 10.199.0.0/16) -> payload("GET") -> count' \
 	--duration 1 2>&1) || rc=$?

@@ -194,7 +194,9 @@ t_check "list --json: the 3 flows, active, owned by the run" "echo:true:$owner u
 	"$(ff_json "$lj" "' '.join('%s:%s:%s' % (f['name'], str(f['active']).lower(), f['owner_pid']) for f in j)")"
 t_check "list --json: spec of a flow read from @FILE" "match(udp) -> count" \
 	"$(ff_json "$lj" "flow('udp')['spec']")"
-t_check "list --json: fields" "bytes,ifname,index,missed,name,owner_pid,packets,spec" \
+t_check "list --json: none in monitor mode" "false" \
+	"$(ff_json "$lj" "any(f['monitor'] for f in j)")"
+t_check "list --json: fields" "bytes,ifname,index,missed,monitor,name,owner_pid,packets,spec" \
 	"$(ff_json "$lj" "','.join(sorted(k for k in j[0] if k != 'active'))")"
 if "$FFPF" list | grep -Eq "^$IF_S +echo +[0-9]+ +active"; then
 	t_pass "list (table) shows echo active"

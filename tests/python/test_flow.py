@@ -104,3 +104,13 @@ def test_mbuf_write_goes_live(net):
             f.close()  # the mapping is still exported
         raw.release()
     assert f.closed
+
+
+def test_monitor_flag(net):
+    # monitor mode drops received packets: ingress (XDP) only
+    with pytest.raises(ffpf.Error) as e:
+        ffpf.Flow(net.if_s, "count", name="mon_out", hook=ffpf.HOOK_EGRESS, monitor=True)
+    assert e.value.errno == errno.EINVAL and "monitor mode" in e.value.message
+    with ffpf.Flow(net.if_s, "count", name="mon", monitor=True) as f:
+        f.instantiate()
+        assert f.iface_stats()["monitor_dropped"] == 0

@@ -26,6 +26,7 @@ struct report {
 	const char **labels;	/* per flow: its name, NAME-in / NAME-out with --hook both */
 	int n;
 	struct capture *cap;	/* -w: the capture; NULL for statistics only */
+	bool monitor;		/* --monitor: the summary always says what was dropped */
 };
 
 /* Human-readable and JSON reports of running flows (report.c). */

@@ -92,7 +92,7 @@ static const char flows_usage[] =
 "Usage: ffpf-bpf flows -i IF [--flow-spec SPEC] [--idle SEC] [--size N] [--active SEC]\n"
 "                      [--flows-out FILE] [--format csv|json] [--ipfix HOST:PORT]\n"
 "                      [--duration SEC] [-q] [--top | --no-top] [--rows N]\n"
-"                      [--sort bytes|packets|rate|age] [--interval SEC]\n"
+"                      [--sort bytes|packets|rate|age] [--interval SEC] [--monitor]\n"
 "\n"
 "Track the bidirectional flows of IF (ingress and egress, one table) and\n"
 "write one record per ended flow.\n"
@@ -114,7 +114,10 @@ static const char flows_usage[] =
 "      --no-top         no live table\n"
 "      --rows N         flows in the live table (default 20; the final one has all)\n"
 "      --sort KEY       bytes (default), packets, rate or age\n"
-"      --interval SEC   table and status period (default 1)\n";
+"      --interval SEC   table and status period (default 1)\n"
+"      --monitor        mirror (SPAN) port: received packets are dropped once\n"
+"                       tracked, instead of going up the stack (ingress only;\n"
+"                       the host's own egress packets still leave)\n";
 
 enum {
 	OPT_SPEC = 256,
@@ -128,6 +131,7 @@ enum {
 	OPT_SORT,
 	OPT_INTERVAL,
 	OPT_IPFIX,
+	OPT_MONITOR,
 };
 
 int cmd_flows(int argc, char **argv)
@@ -148,6 +152,7 @@ int cmd_flows(int argc, char **argv)
 		{ "rows",      required_argument, NULL, OPT_ROWS },
 		{ "sort",      required_argument, NULL, OPT_SORT },
 		{ "interval",  required_argument, NULL, OPT_INTERVAL },
+		{ "monitor",   no_argument,       NULL, OPT_MONITOR },
 		{ "help",      no_argument,       NULL, 'h' },
 		{}
 	};
@@ -159,7 +164,8 @@ int cmd_flows(int argc, char **argv)
 	struct ffpf_ipfix_stats ist = { .sz = sizeof(ist) };
 	char args[128] = "", spec[FFPF_SPEC_LEN + 64];
 	double duration = 0, interval = 1, start, next;
-	bool quiet = false, have_stats = false, to_stdout;
+	bool quiet = false, have_stats = false, to_stdout, monitor = false, have_is = false;
+	struct ffpf_iface_stats is = { .sz = sizeof(is) };
 	struct flowtop_opts to = { .rows = 20, .sort = FLOWTOP_BYTES };
 	struct flowtop *top = NULL;
 	int want_top = -1;	/* -1: when stdout is a terminal and records are not */
@@ -252,6 +258,9 @@ int cmd_flows(int argc, char **argv)
 				goto usage;
 			}
 			break;
+		case OPT_MONITOR:
+			monitor = true;
+			break;
 		case 'h':
 			fputs(flows_usage, stdout);
 			return 0;
@@ -325,7 +334,9 @@ int cmd_flows(int argc, char **argv)
 	}
 
 	{
-		FFPF_OPTS(ffpf_flow_opts, io, .name = "flows-in", .hook = FFPF_HOOK_INGRESS);
+		/* only the ingress half drops; the egress half shares its table */
+		FFPF_OPTS(ffpf_flow_opts, io, .name = "flows-in", .hook = FFPF_HOOK_INGRESS,
+			  .flags = monitor ? FFPF_FLOW_MONITOR : 0);
 
 		in = ffpf_flow_create(ifname, &io);
 		if (!in) {
@@ -376,7 +387,8 @@ int cmd_flows(int argc, char **argv)
 		fprintf(stderr, "ffpf-bpf flows: activate on %s: %s\n", ifname, strerror(-err));
 		goto out;
 	}
-	fprintf(stderr, "ffpf-bpf: flows: tracking on %s\n", ifname);
+	fprintf(stderr, "ffpf-bpf: flows: tracking on %s%s\n", ifname,
+		monitor ? " (monitor mode: received packets are dropped)" : "");
 	if (want_top && !(top = flowtop_new(&to))) {
 		fprintf(stderr, "ffpf-bpf flows: live table: %s\n", strerror(ENOMEM));
 		goto out;
@@ -413,6 +425,8 @@ int cmd_flows(int argc, char **argv)
 	ffpf_flow_pause(eg);
 	ffpf_flow_pause(in);
 	have_stats = !ffpf_ft_stats(in, &st);
+	/* what monitor mode dropped: said, never silent */
+	have_is = monitor && !ffpf_flow_iface_stats(in, &is);
 	/* the final table: every flow still live, before close ends them */
 	if (top && have_stats)
 		flowtop_draw(top, stdout, in, ifname, &st, true);
@@ -451,6 +465,10 @@ out:
 			fprintf(stderr, ", unindexed %llu", (unsigned long long)st.unindexed);
 		fputc('\n', stderr);
 	}
+	if (have_is)
+		fprintf(stderr, "ffpf-bpf: flows: %s: %llu packets received, %llu dropped "
+			"(monitor)\n", ifname, (unsigned long long)is.rx_packets,
+			(unsigned long long)is.monitor_dropped);
 	if (ipfix && (have_stats || ist.lost))	/* ipfix set: the exporter was open */
 		fprintf(stderr, "ffpf-bpf: flows: ipfix to %s: messages %llu, records %llu, "
 			"templates %llu, lost %llu (send errors %llu)\n", ipfix,

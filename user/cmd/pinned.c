@@ -21,9 +21,9 @@ static int print_flow(const struct ffpf_pinned_flow *pf, void *data)
 		json_string(stdout, pf->ifname);
 		printf(", \"name\": ");
 		json_string(stdout, pf->name);
-		printf(", \"index\": %d, \"active\": %s, \"packets\": %llu, \"bytes\": %llu, "
-		       "\"missed\": %llu, \"owner_pid\": %u, \"spec\": ",
-		       pf->index, pf->active ? "true" : "false",
+		printf(", \"index\": %d, \"active\": %s, \"monitor\": %s, \"packets\": %llu, "
+		       "\"bytes\": %llu, \"missed\": %llu, \"owner_pid\": %u, \"spec\": ",
+		       pf->index, pf->active ? "true" : "false", pf->monitor ? "true" : "false",
 		       (unsigned long long)pf->counters.packets,
 		       (unsigned long long)pf->counters.bytes,
 		       (unsigned long long)pf->counters.missed, pf->owner_pid);
@@ -33,10 +33,11 @@ static int print_flow(const struct ffpf_pinned_flow *pf, void *data)
 		if (!lc->count)
 			printf("%-12s %-16s %3s %-7s %12s %14s %8s  %s\n", "IFACE", "FLOW", "IDX",
 			       "STATE", "PACKETS", "BYTES", "OWNER", "SPEC");
-		printf("%-12s %-16s %3d %-7s %12llu %14llu %8s  %s\n", pf->ifname, pf->name,
+		printf("%-12s %-16s %3d %-7s %12llu %14llu %8s  %s%s\n", pf->ifname, pf->name,
 		       pf->index, pf->active ? "active" : "paused",
 		       (unsigned long long)pf->counters.packets,
-		       (unsigned long long)pf->counters.bytes, alive ? "running" : "-", pf->spec);
+		       (unsigned long long)pf->counters.bytes, alive ? "running" : "-", pf->spec,
+		       pf->monitor ? "  [monitor: drops received packets while active]" : "");
 	}
 	lc->count++;
 	return 0;

@@ -105,10 +105,15 @@ void report_summary(FILE *out, const struct report *r)
 			continue;
 		fprintf(out, "%s%s: %llu packets received by filter, %llu matched a flow, "
 			"%llu truncated, %llu malformed, %llu too deep to parse, %llu non-IP, "
-			"%llu missed tail calls\n",
+			"%llu missed tail calls",
 			ffpf_flow_ifname(r->flows[i]), hook_suffix(r->flows[i]),
 			(ull)is.rx_packets, (ull)is.matched, (ull)is.truncated,
 			(ull)is.malformed, (ull)is.deep, (ull)is.non_ip, (ull)is.missed);
+		/* also when another process's monitor flow dropped them */
+		if (is.monitor_dropped || (r->monitor && ffpf_flow_hook(r->flows[i]) ==
+					   FFPF_HOOK_INGRESS))
+			fprintf(out, ", %llu dropped (monitor)", (ull)is.monitor_dropped);
+		fputc('\n', out);
 	}
 }
 
@@ -221,10 +226,11 @@ void report_json(FILE *out, const struct report *r, double elapsed)
 		json_string(out, ffpf_flow_ifname(f));
 		fprintf(out, ", \"hook\": \"%s\", \"rx_packets\": %llu, \"rx_bytes\": %llu, "
 			"\"matched\": %llu, \"truncated\": %llu, \"malformed\": %llu, "
-			"\"deep\": %llu, \"non_ip\": %llu, \"missed\": %llu",
+			"\"deep\": %llu, \"non_ip\": %llu, \"missed\": %llu, "
+			"\"monitor_dropped\": %llu",
 			hook_name(ffpf_flow_hook(f)), (ull)is.rx_packets, (ull)is.rx_bytes,
 			(ull)is.matched, (ull)is.truncated, (ull)is.malformed, (ull)is.deep,
-			(ull)is.non_ip, (ull)is.missed);
+			(ull)is.non_ip, (ull)is.missed, (ull)is.monitor_dropped);
 		if (r->cap) {
 			struct ffpf_rx_stats rs;
 

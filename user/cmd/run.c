@@ -100,7 +100,7 @@ static const char run_usage[] =
 "Usage: ffpf-bpf run -i IF --flow NAME=SPEC [--flow NAME=@FILE] [-f FLOWFILE]...\n"
 "                    [-i IF2 ...]\n"
 "                    [--hook ingress|egress|both] [--duration SEC] [--interval SEC]\n"
-"                    [--json] [--pin] [-q]\n"
+"                    [--json] [--pin] [--monitor] [-q]\n"
 "                    [-w FILE [--copy | --tap] [--pcapng] [-s SNAPLEN] [-c COUNT]\n"
 "                     [-B DESCS]]\n"
 "\n"
@@ -114,6 +114,9 @@ static const char run_usage[] =
 "  -I, --interval SEC   seconds between live counter lines (default 1)\n"
 "  -j, --json           final summary as JSON on stdout\n"
 "  -p, --pin            keep the flows after exit (statistics only)\n"
+"      --monitor        mirror (SPAN) port, ingress only: every packet is dropped\n"
+"                       after the flows saw it, instead of going up the stack;\n"
+"                       counted as \"dropped (monitor)\" in the summary\n"
 "  -q, --quiet          no live counter lines\n"
 "  -w FILE              write the packets the flows accept to FILE (pcap); %f in\n"
 "                       FILE: one file per flow (its name), %i: per interface.\n"
@@ -132,6 +135,7 @@ enum {
 	OPT_HOOK,
 	OPT_PCAPNG,
 	OPT_GROUP,
+	OPT_MONITOR,
 };
 
 /* --hook: bit 0 ingress, bit 1 egress */
@@ -172,6 +176,7 @@ int cmd_run(int argc, char **argv)
 		{ "hook",      required_argument, NULL, OPT_HOOK },
 		{ "pcapng",    no_argument,       NULL, OPT_PCAPNG },
 		{ "group",     required_argument, NULL, OPT_GROUP },
+		{ "monitor",   no_argument,       NULL, OPT_MONITOR },
 		{}
 	};
 	struct run_flow_arg args[MAX_RUN_FLOWS];
@@ -183,7 +188,7 @@ int cmd_run(int argc, char **argv)
 	struct report rep;
 	const char *ifname = NULL, *need_w = NULL, *group = NULL;
 	double duration = 0, interval = 1, start, next;
-	bool json = false, pin = false, quiet = false, both;
+	bool json = false, pin = false, quiet = false, monitor = false, both;
 	unsigned hooks = HOOK_IN;
 	unsigned long long v;
 	__u32 rx = FFPF_RX_NONE, snaplen = 0, ibuf = 0;
@@ -232,6 +237,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_GROUP:
 			group = optarg;
+			break;
+		case OPT_MONITOR:
+			monitor = true;
 			break;
 		case 'w':
 			if (!*optarg) {
@@ -313,6 +321,12 @@ int cmd_run(int argc, char **argv)
 			hooks & HOOK_IN ? "both" : "egress");
 		goto usage;
 	}
+	if (monitor && (hooks & HOOK_OUT)) {
+		fprintf(stderr, "ffpf-bpf run: --monitor cannot be used with --hook %s: it drops "
+			"received packets (XDP, ingress only), egress packets are this "
+			"host's own\n", hooks & HOOK_IN ? "both" : "egress");
+		goto usage;
+	}
 	if (co.path && pin) {
 		fprintf(stderr, "ffpf-bpf run: -w and --pin: a pinned flow outlives the command, "
 			"its packets would have no reader\n");
@@ -377,7 +391,8 @@ int cmd_run(int argc, char **argv)
 	for (int i = 0; i < nflows; i++) {
 		const struct run_flow_arg *a = &args[both ? i / 2 : i];
 		FFPF_OPTS(ffpf_flow_opts, fo, .name = a->name,
-			  .flags = pin ? FFPF_FLOW_PIN : 0, .hook = fi[i].hook, .rx = rx,
+			  .flags = (pin ? FFPF_FLOW_PIN : 0) | (monitor ? FFPF_FLOW_MONITOR : 0),
+			  .hook = fi[i].hook, .rx = rx,
 			  .snaplen = snaplen, .ibuf_size = ibuf, .group = group);
 		const char *where = fi[i].hook == FFPF_HOOK_EGRESS ? " (egress)" : "";
 
@@ -403,8 +418,8 @@ int cmd_run(int argc, char **argv)
 		ffpf_flow_activate(flows[i]);
 
 	cmd_catch_signals();
-	fprintf(stderr, "ffpf-bpf: %d flow%s active%s", n, n == 1 ? "" : "s",
-		pin ? " (pinned)" : "");
+	fprintf(stderr, "ffpf-bpf: %d flow%s active%s%s", n, n == 1 ? "" : "s",
+		pin ? " (pinned)" : "", monitor ? ", monitor mode: received packets are dropped" : "");
 	if (cap) {
 		fprintf(stderr, ", %s mode, writing %s", rx == FFPF_RX_TAP ? "tap" : "copy",
 			co.path);
@@ -415,7 +430,8 @@ int cmd_run(int argc, char **argv)
 	}
 	fputc('\n', stderr);
 
-	rep = (struct report){ .flows = flows, .labels = labels, .n = n, .cap = cap };
+	rep = (struct report){ .flows = flows, .labels = labels, .n = n, .cap = cap,
+			       .monitor = monitor };
 	ret = 0;
 	start = cmd_now();
 	next = start + interval;

@@ -62,6 +62,12 @@ static int flow_opts_check(const struct ffpf_flow *flow)
 			"on egress\n", flow->name);
 		return -EINVAL;
 	}
+	if ((flow->flags & FFPF_FLOW_MONITOR) && flow->hook == FFPF_HOOK_EGRESS) {
+		pr_warn("flow %s: monitor mode drops received packets (XDP, ingress); "
+			"it cannot be used on the egress hook\n",
+			flow->name[0] ? flow->name : "(unnamed)");
+		return -EINVAL;
+	}
 	if (flow->rx && (flow->flags & FFPF_FLOW_PIN)) {
 		pr_warn("flow %s: a pinned flow outlives its process, its packets would "
 			"have no reader: pin statistics-only flows\n", flow->name);
@@ -709,6 +715,10 @@ int ffpf_flow_instantiate(struct ffpf_flow *flow)
 		bpf_map_update_elem(ifc->guards_fd, &key, flow_guard(flow), BPF_ANY);
 		__atomic_fetch_or(&ifc->ctl->guarded, 1ULL << idx, __ATOMIC_SEQ_CST);
 	}
+	/* The root drops only while a monitor flow is also active: pause and
+	 * activate need not touch this bit; close clears it with present. */
+	if (flow->flags & FFPF_FLOW_MONITOR)
+		__atomic_fetch_or(&ifc->ctl->monitor, 1ULL << idx, __ATOMIC_SEQ_CST);
 	__atomic_fetch_or(&ifc->ctl->present, 1ULL << idx, __ATOMIC_SEQ_CST);
 	__atomic_fetch_add(&ifc->ctl->generation, 1, __ATOMIC_SEQ_CST);
 	ifc->local |= 1ULL << idx;
@@ -1041,6 +1051,7 @@ int ffpf_flow_iface_stats(const struct ffpf_flow *flow, struct ffpf_iface_stats 
 	full.tap_meta_fail = c.tap_meta_fail;
 	full.copied = c.copied;
 	full.copy_lost = c.copy_lost;
+	full.monitor_dropped = c.monitor_dropped;
 	return ffpf_copy_sized(st, &full, sizeof(full));
 }
 

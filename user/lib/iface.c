@@ -405,6 +405,7 @@ int ffpf_iface_remove_flow(struct ffpf_iface *ifc, int idx)
 	__atomic_fetch_and(&ifc->ctl->active, ~bit, __ATOMIC_SEQ_CST);
 	__atomic_fetch_and(&ifc->ctl->present, ~bit, __ATOMIC_SEQ_CST);
 	__atomic_fetch_and(&ifc->ctl->guarded, ~bit, __ATOMIC_SEQ_CST);
+	__atomic_fetch_and(&ifc->ctl->monitor, ~bit, __ATOMIC_SEQ_CST);
 	__atomic_fetch_add(&ifc->ctl->generation, 1, __ATOMIC_SEQ_CST);
 	for (__u32 s = 0; s < d.nstages && s < FFPF_MAX_STAGES; s++) {
 		__u32 slot = ffpf_stage_slot(idx, s);

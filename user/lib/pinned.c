@@ -16,7 +16,7 @@ static int foreach_in_iface(const char *ifname, ffpf_pinned_cb cb, void *ctx)
 	struct ffpf_iface *ifc;
 	struct ffpf_pinned_flow pf;
 	struct ffpf_flow_desc d;
-	__u64 present, active;
+	__u64 present, active, monitor;
 	int err, ret = 0;
 
 	err = ffpf_iface_get(ifname, false, &ifc);
@@ -24,6 +24,7 @@ static int foreach_in_iface(const char *ifname, ffpf_pinned_cb cb, void *ctx)
 		return err;
 	present = __atomic_load_n(&ifc->ctl->present, __ATOMIC_ACQUIRE);
 	active = __atomic_load_n(&ifc->ctl->active, __ATOMIC_ACQUIRE);
+	monitor = __atomic_load_n(&ifc->ctl->monitor, __ATOMIC_ACQUIRE);
 	for (int i = 0; i < FFPF_MAX_FLOWS && !ret; i++) {
 		if (!(present & (1ULL << i)) || ffpf_iface_read_desc(ifc, i, &d) || !d.in_use)
 			continue;
@@ -34,6 +35,7 @@ static int foreach_in_iface(const char *ifname, ffpf_pinned_cb cb, void *ctx)
 		pf.name[sizeof(pf.name) - 1] = pf.spec[sizeof(pf.spec) - 1] = 0;
 		pf.index = i;
 		pf.active = active & (1ULL << i);
+		pf.monitor = monitor & (1ULL << i);
 		pf.owner_pid = d.owner_pid;
 		pf.nstages = d.nstages;
 		ffpf_percpu_sum(ifc->fstats_fd, i, &pf.counters, sizeof(pf.counters));

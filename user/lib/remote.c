@@ -251,6 +251,12 @@ int ffpf_remote_create(struct ffpf_flow *flow, const char *path)
 		return ffpf_err(EOPNOTSUPP, "flow %s: pinning through the ffpf-bpf daemon is not "
 				"supported: a pinned flow outlives its process, a daemon's "
 				"flow does not\n", flow->name[0] ? flow->name : "(unnamed)");
+	/* A remote client's flow must not take the host's traffic from
+	 * everyone else on the interface; the policy has no word for it. */
+	if (flow->flags & FFPF_FLOW_MONITOR)
+		return ffpf_err(EPERM, "flow %s: monitor mode drops the interface's traffic "
+				"for every user: in-process (root) only, not through the "
+				"ffpf-bpf daemon\n", flow->name[0] ? flow->name : "(unnamed)");
 	if (flow->share && (!flow->share->remote || flow->share->remote->c->dead))
 		return ffpf_err(EINVAL, "flow %s: the flow to share state with must be a flow "
 				"of the same daemon\n", flow->name[0] ? flow->name : "(unnamed)");
