@@ -33,10 +33,31 @@ struct ffpf_capw {
 	FILE *f;			/* pcapng writer */
 	pcap_t *dead;
 	pcap_dumper_t *dumper;
+	char *iobuf;			/* the stream's buffer: CAPW_IOBUF bytes */
 	/* pcapng block under construction */
 	unsigned char *buf;
 	size_t len, cap;
 };
+
+/*
+ * stdio's default buffer is a page: a write() every 2 packets of 1500
+ * bytes. A larger one makes it one write() per CAPW_IOBUF bytes.
+ */
+#define CAPW_IOBUF	(256 * 1024)
+
+/* @path opened for writing, unlocked (one thread writes a capture), big buffer. */
+static FILE *capw_fopen(struct ffpf_capw *w, const char *path)
+{
+	FILE *f = fopen(path, "wbe");
+
+	if (!f)
+		return NULL;
+	__fsetlocking(f, FSETLOCKING_BYCALLER);
+	w->iobuf = malloc(CAPW_IOBUF);
+	if (w->iobuf)
+		setvbuf(f, w->iobuf, _IOFBF, CAPW_IOBUF);
+	return f;
+}
 
 static inline size_t pad4(size_t n)
 {
@@ -213,30 +234,41 @@ struct ffpf_capw *ffpf_capw_open(const char *path, const struct ffpf_capw_opts *
 			return NULL;
 		}
 		errno = 0;
-		w->dumper = pcap_dump_open(w->dead, path);
+		if (!strcmp(path, "-")) {
+			w->dumper = pcap_dump_open(w->dead, path);	/* stdout, as libpcap does */
+		} else {
+			FILE *f = capw_fopen(w, path);
+
+			w->dumper = f ? pcap_dump_fopen(w->dead, f) : NULL;
+			if (f && !w->dumper) {
+				err = errno;
+				fclose(f);
+				errno = err;
+			}
+		}
 		if (!w->dumper) {
 			err = errno ? errno : EIO;
 			pcap_close(w->dead);
+			free(w->iobuf);
 			free(w);
 			errno = err;
 			return NULL;
 		}
-		/* One thread writes a capture: stdio's per-call lock is pure cost. */
-		__fsetlocking(pcap_dump_file(w->dumper), FSETLOCKING_BYCALLER);
 		return w;
 	}
-	w->f = fopen(path, "wbe");
+	w->f = capw_fopen(w, path);
 	if (!w->f) {
 		err = errno;
+		free(w->iobuf);
 		free(w);
 		errno = err;
 		return NULL;
 	}
-	__fsetlocking(w->f, FSETLOCKING_BYCALLER);
 	err = pcapng_header(w, o.ifname);
 	if (err) {
 		fclose(w->f);
 		free(w->buf);
+		free(w->iobuf);
 		free(w);
 		errno = -err;
 		return NULL;
@@ -292,6 +324,7 @@ int ffpf_capw_close(struct ffpf_capw *w)
 	if (w->f && fclose(w->f) && !err)
 		err = errno ? -errno : -EIO;
 	free(w->buf);
+	free(w->iobuf);	/* after the stream that used it is closed */
 	free(w);
 	return err;
 }
