@@ -303,32 +303,37 @@ s_apps_tcpdump() {	# group 3: N tcpdump processes
 	gen "$1" "$(apps_frames "$n")"
 	record 3 "tcpdump-$n" "$1" "$2" "$n" "$(tcpdump_stop_all)"
 }
-s_count() {	# group 4: statistics only, a counting flow
-	if ! ffpf_start "$NS_S" cnt -i "$IF_S" -q --json --flow 'c=match(udp) -> count' 2>/dev/null; then
-		record 4 count "$1" "$2" 1 "" "ffpf-bpf run failed to start"
+s_count() {	# group 4: statistics only, a counting flow; $3 = "--monitor" or empty
+	local scen=count${3:+-monitor}
+	if ! ffpf_start "$NS_S" cnt -i "$IF_S" -q --json ${3:+"$3"} --flow 'c=match(udp) -> count' \
+		2>/dev/null; then
+		record 4 "$scen" "$1" "$2" 1 "" "ffpf-bpf run ${3:-} failed to start"
 		return
 	fi
 	gen "$1"
 	ffpf_stop cnt
-	record 4 count "$1" "$2" 1 "$(ffpf_field cnt 'flow("c")["packets"]')"
+	record 4 "$scen" "$1" "$2" 1 "$(ffpf_field cnt 'flow("c")["packets"]')"
 }
-s_flowtrack() {	# group 4: statistics only, ffpf-bpf flows (flow records)
-	if ! ff_flows_start ft --no-top -q -o /dev/null 2>/dev/null; then
-		record 4 flowtrack "$1" "$2" 1 "" "ffpf-bpf flows failed to start: $(tail -n 1 "$FF_TMP/ft.err")"
+s_count_monitor() { s_count "$1" "$2" --monitor; }
+s_flowtrack() {	# group 4: statistics only, ffpf-bpf flows (flow records); $3 as s_count
+	local scen=flowtrack${3:+-monitor}
+	if ! ff_flows_start ft --no-top -q -o /dev/null ${3:+"$3"} 2>/dev/null; then
+		record 4 "$scen" "$1" "$2" 1 "" "ffpf-bpf flows ${3:-} failed to start: $(tail -n 1 "$FF_TMP/ft.err")"
 		return
 	fi
 	gen "$1"
 	ffpf_stop ft
 	# it writes records, not packets: its rate is the kernel side's
-	record 4 flowtrack "$1" "$2" 1 ""
+	record 4 "$scen" "$1" "$2" 1 ""
 }
+s_flowtrack_monitor() { s_flowtrack "$1" "$2" --monitor; }
 
 # --- the plan: every round runs every scenario, in the same order ----------
 PLAN=()
 for size in "${SIZES[@]}"; do
 	PLAN+=("s_drop $size" "s_xsk $size" "s_ffpf_tap $size" "s_ffpf_copy $size"
 		"s_tcpdump $size" "s_xdpdump $size" "s_pass $size" "s_count $size"
-		"s_flowtrack $size")
+		"s_flowtrack $size" "s_count_monitor $size" "s_flowtrack_monitor $size")
 	for n in "${APPS[@]}"; do
 		PLAN+=("s_apps_ffpf $size $n" "s_apps_group $size $n" "s_apps_tcpdump $size $n")
 	done
