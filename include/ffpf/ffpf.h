@@ -106,9 +106,9 @@ struct ffpf_flow_opts {
 	__u32 ibuf_size;	/* descriptors in the flow's IBuf, a power of two
 				 * (0: FFPF_IBUF_DEFAULT). Copy mode: a full IBuf
 				 * holds the engine back (records wait in the
-				 * kernel's ring) for up to 20 ms; then it drops
-				 * for this flow only, counted in
-				 * ffpf_rx_stats.dropped. */
+				 * kernel's ring) for up to 20 ms until it catches
+				 * up; beyond, it drops for this flow only,
+				 * counted in ffpf_rx_stats.dropped. */
 	struct ffpf_flow *share;	/* an instantiated flow with the same chain of
 				 * classes: every filter uses the state of the
 				 * filter at its position there (e.g. one flowtrack

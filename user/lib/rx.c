@@ -67,6 +67,7 @@ struct rx_pool {
 	struct ffpf_ibuf *act[FFPF_MAX_FLOWS];	/* members, packed: deliver's list */
 	int nact;
 	__u64 no_frame;		/* copy: PBuf empty, record lost for the group */
+	__s64 starved_since;	/* copy: monotonic ns the PBuf was first seen empty, 0 */
 };
 
 /*
@@ -121,6 +122,7 @@ struct ffpf_rx {
 	const _Atomic unsigned long *rb_cons, *rb_prod;
 	unsigned long rb_size;	/* the ring's data bytes */
 	bool held;		/* the last step left records in the ring: IBufs full */
+	bool force;		/* take what comes, hold nothing back (a flow leaves) */
 	__u64 holds;		/* steps that left records in the ring for a consumer */
 
 	/* Written by whoever holds the lock (the thread, or remove's drain). */
@@ -415,18 +417,59 @@ static bool rx_crowded(const struct ffpf_rx *rx)
 	return rx_ring_pending(rx) > rx->rb_size / 4 * 3;
 }
 
+/* Nothing waits in the kernel's ring: every consumer has what came. */
+static bool rx_idle(const struct ffpf_rx *rx)
+{
+	return rx->tap ? !ffpf_tap_queued(rx->tap) : !rx_ring_pending(rx);
+}
+
+struct rx_clock {
+	__s64 now;	/* 0 until needed */
+	int crowded;	/* -1 until needed */
+};
+
+/*
+ * A holder (an IBuf, a pool) behind since *@since: may it still hold the
+ * engine back? Not past RX_STALL_NS, nor while the ring is crowded.
+ */
+static bool rx_may_hold(struct ffpf_rx *rx, __s64 *since, struct rx_clock *c)
+{
+	if (!c->now)
+		c->now = ts_ns(CLOCK_MONOTONIC);
+	if (!*since)
+		*since = c->now;
+	if (c->crowded < 0)
+		c->crowded = rx_crowded(rx);
+	if (c->crowded)
+		*since = c->now - RX_STALL_NS;	/* cut off until it catches up */
+	return c->now - *since < RX_STALL_NS;
+}
+
+/*
+ * How many records (copy) or descriptors (tap) this step may take so that
+ * no local consumer loses one for want of room. The kernel's ring (the BPF
+ * ring buffer, or the AF_XDP RX ring) holds the rest, as a tcpdump's socket
+ * buffer does, until the consumers catch up. A slow or stuck application
+ * must not hold every flow back for long: a consumer may be behind for
+ * RX_STALL_NS at most, and not while the ring is more than three quarters
+ * full; after that it holds nothing back until it has caught up (its IBuf
+ * empty, or the ring drained), and meanwhile its flow drops, counted. The
+ * same bound holds for an empty PBuf (then the group drops, counted in
+ * no_frame). A daemon's client never holds the engine back (it is another
+ * user's process).
+ */
 static int rx_budget(struct ffpf_rx *rx)
 {
+	struct rx_clock c = { .crowded = -1 };
 	__u32 budget = RX_BUDGET;
-	int crowded = -1;
-	__s64 now = 0;
+	bool idle;
 
-	if (!rx->tap && !rx->rb_cons)
+	if (rx->force || (!rx->tap && !rx->rb_cons))
 		return budget;
+	idle = rx_idle(rx);
 	for (int k = 0; k < rx->npools; k++) {
 		struct rx_pool *p = rx->pool[k];
-		/* tap: the pool's free frames are the fill ring's business */
-		__u32 nfree = rx->tap ? RX_BUDGET : ffpf_pbuf_nfree(p->pb);
+		bool local = false;
 
 		for (int j = 0; j < p->nact; j++) {
 			struct rx_member *m = (struct rx_member *)p->act[j];
@@ -434,30 +477,28 @@ static int rx_budget(struct ffpf_rx *rx)
 
 			if (rx->remote & (1ULL << m->ib.flow))
 				continue;
+			local = true;
 			room = ffpf_ibuf_space(&m->ib);
-			if (room >= m->ib.capacity / 2) {
-				m->full_since = 0;
-			} else if (!room) {
-				if (!now)
-					now = ts_ns(CLOCK_MONOTONIC);
-				if (!m->full_since)
-					m->full_since = now;
-				if (crowded < 0)
-					crowded = rx_crowded(rx);
-				if (crowded || now - m->full_since >= RX_STALL_NS) {
-					m->full_since = now - RX_STALL_NS;
+			if (idle || room == m->ib.capacity)
+				m->full_since = 0;	/* caught up */
+			if (!room || m->full_since) {
+				if (!rx_may_hold(rx, &m->full_since, &c))
 					continue;
-				}
-			} else if (m->full_since) {
-				if (!now)
-					now = ts_ns(CLOCK_MONOTONIC);
-				if (now - m->full_since >= RX_STALL_NS)
-					continue;	/* stalled: not back to half yet */
 			}
-			if (room > nfree)
-				room = nfree;
 			if (room < budget)
 				budget = room;
+		}
+		/* tap: the pool's free frames are the fill ring's business */
+		if (local && !rx->tap) {
+			__u32 nfree = ffpf_pbuf_nfree(p->pb);
+
+			if (idle || nfree >= p->pb->nframes / 2)
+				p->starved_since = 0;
+			if ((!nfree || p->starved_since) &&
+			    !rx_may_hold(rx, &p->starved_since, &c))
+				continue;
+			if (nfree < budget)
+				budget = nfree;
 		}
 	}
 	return budget;
@@ -501,6 +542,31 @@ static void rx_step(struct ffpf_rx *rx)
 	/* Frames a client process handed back, even when no packet comes. */
 	for (__u64 m = rx->remote; m; m &= m - 1)
 		ffpf_ibuf_reclaim(&rx->member[__builtin_ctzll(m)]->ib);
+}
+
+/*
+ * Under the lock, as a flow leaves: take in everything the kernel sent up
+ * until now, holding nothing back (a full IBuf drops, counted), so that no
+ * record of the leaving flow waits for a later flow that takes its index.
+ */
+static void rx_flush(struct ffpf_rx *rx)
+{
+	rx->force = true;
+	if (rx->tap) {
+		/* 64 steps of at most 64 descriptors: a 2048-entry RX ring twice over */
+		for (int i = 0; i < 64 && ffpf_tap_queued(rx->tap); i++)
+			rx_step(rx);
+	} else if (rx->rb_cons) {
+		unsigned long end = atomic_load_explicit(rx->rb_prod, memory_order_acquire);
+
+		for (int i = 0; i < 1 << 20 &&
+		     (long)(atomic_load_explicit(rx->rb_cons, memory_order_relaxed) - end) < 0; i++)
+			rx_step(rx);
+	} else {
+		rx_step(rx);
+	}
+	rx->force = false;
+	rx->held = false;
 }
 
 static void *rx_thread(void *arg)
@@ -867,7 +933,7 @@ void ffpf_rx_remove(struct ffpf_flow *flow)
 	 * take this index: a packet of ours still in the ring would reach it.
 	 */
 	if (rx->nmembers)
-		rx_step(rx);
+		rx_flush(rx);
 	/* The thread cannot reach the IBuf any more: give its frames back. */
 	ffpf_ibuf_drain(&m->ib, m->pb);
 	rx_pool_put(rx, m->pool);

@@ -386,17 +386,27 @@ int ffpf_tap_poll_max(struct ffpf_tap *tap, struct ffpf_ibuf **ibufs, int n, __u
 	return total;
 }
 
+static __u32 rx_queued(const struct xsk_ring_cons *r)
+{
+	return __atomic_load_n(r->producer, __ATOMIC_ACQUIRE) -
+	       __atomic_load_n(r->consumer, __ATOMIC_RELAXED);
+}
+
 bool ffpf_tap_crowded(const struct ffpf_tap *tap)
 {
-	for (int i = 0; i < tap->nsocks; i++) {
-		const struct xsk_ring_cons *r = &tap->socks[i].rx;
-		__u32 queued = __atomic_load_n(r->producer, __ATOMIC_ACQUIRE) -
-			       __atomic_load_n(r->consumer, __ATOMIC_RELAXED);
-
-		if (queued > r->size / 4 * 3)
+	for (int i = 0; i < tap->nsocks; i++)
+		if (rx_queued(&tap->socks[i].rx) > tap->socks[i].rx.size / 4 * 3)
 			return true;
-	}
 	return false;
+}
+
+__u32 ffpf_tap_queued(const struct ffpf_tap *tap)
+{
+	__u32 n = 0;
+
+	for (int i = 0; i < tap->nsocks; i++)
+		n += rx_queued(&tap->socks[i].rx);
+	return n;
 }
 
 int ffpf_tap_wait(struct ffpf_tap *tap, int timeout_ms)

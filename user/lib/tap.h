@@ -88,6 +88,9 @@ int ffpf_tap_poll_max(struct ffpf_tap *tap, struct ffpf_ibuf **ibufs, int n, __u
 /* Is any socket's RX ring more than three quarters full? */
 bool ffpf_tap_crowded(const struct ffpf_tap *tap);
 
+/* Descriptors waiting in the RX rings, all sockets. */
+__u32 ffpf_tap_queued(const struct ffpf_tap *tap);
+
 /*
  * Wait up to @timeout_ms for a packet on any socket without touching the
  * rings or the PBuf, so the caller can wait without holding its lock and
