@@ -455,8 +455,9 @@ static bool rx_may_hold(struct ffpf_rx *rx, __s64 *since, struct rx_clock *c)
  * full; after that it holds nothing back until it has caught up (its IBuf
  * empty, or the ring drained), and meanwhile its flow drops, counted. The
  * same bound holds for an empty PBuf (then the group drops, counted in
- * no_frame). A daemon's client never holds the engine back (it is another
- * user's process).
+ * no_frame). A daemon's client holds the engine back only when its flow
+ * group is the engine's only one: other groups may be other users', who
+ * must not wait for it.
  */
 static int rx_budget(struct ffpf_rx *rx)
 {
@@ -475,7 +476,7 @@ static int rx_budget(struct ffpf_rx *rx)
 			struct rx_member *m = (struct rx_member *)p->act[j];
 			__u32 room;
 
-			if (rx->remote & (1ULL << m->ib.flow))
+			if ((rx->remote & (1ULL << m->ib.flow)) && rx->npools > 1)
 				continue;
 			local = true;
 			room = ffpf_ibuf_space(&m->ib);
@@ -535,10 +536,23 @@ static void rx_step(struct ffpf_rx *rx)
 	if (r < 0 && !rx->step_err++)
 		pr_warn("rx: %s: receiving in %s mode: %s\n", rx->ifc->ifname,
 			mode_name(rx->mode), strerror(-r));
-	/* One wake-up per consumer per step, not a fence per descriptor. */
-	for (int k = 0; k < rx->npools; k++)
-		for (int j = 0; j < rx->pool[k]->nact; j++)
-			ffpf_ibuf_wake(rx->pool[k]->act[j]);
+	/*
+	 * Wake a sleeping consumer once its IBuf is a quarter full, or once
+	 * the kernel has nothing more for now: under load every wake-up (a
+	 * context switch) then brings a batch, and an idle link still gets
+	 * its packets at once. Not a fence per descriptor either.
+	 */
+	{
+		bool idle = rx->force || rx->held || rx_idle(rx);
+
+		for (int k = 0; k < rx->npools; k++)
+			for (int j = 0; j < rx->pool[k]->nact; j++) {
+				struct ffpf_ibuf *ib = rx->pool[k]->act[j];
+
+				if (idle || ffpf_ibuf_count(ib) >= ib->capacity / 4)
+					ffpf_ibuf_wake(ib);
+			}
+	}
 	/* Frames a client process handed back, even when no packet comes. */
 	for (__u64 m = rx->remote; m; m &= m - 1)
 		ffpf_ibuf_reclaim(&rx->member[__builtin_ctzll(m)]->ib);
