@@ -184,8 +184,11 @@ static __always_inline void ffpf_meta_fill(struct ffpf_meta *m, ffpf_ctx_t *ctx,
  * Copy mode, one size class: bpf_ringbuf_reserve() needs a size the
  * verifier knows, so each class is its own call site with a constant.
  */
-#define FFPF_COPY_CLASS(CLS)						\
+#define FFPF_COPY_CLASS(CLS, SHIFT)					\
 	if (cap <= (CLS)) {						\
+		__u32 m = ctl->wake_mask >> (SHIFT);			\
+		__u64 wake = (rc->copied & m) == m ?			\
+			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;		\
 		struct ffpf_copy_rec *r;				\
 		__u64 c = cap;						\
 									\
@@ -208,16 +211,17 @@ static __always_inline void ffpf_meta_fill(struct ffpf_meta *m, ffpf_ctx_t *ctx,
 
 /*
  * Copy mode sink: the record goes out without a wakeup except every
- * (wake_mask + 1)th record per CPU; the consumer's poll timeout bounds the
- * delay of the rest (docs/copy-mode.md). A full ring is counted, never
- * silent.
+ * (wake_mask + 1)th record per CPU, or sooner for large records (one
+ * wakeup per 128 records of 2 KiB class: about every 256 KiB), since on a
+ * paravirtualised CPU a wakeup (irq_work, an IPI) costs microseconds; the
+ * consumer's poll timeout bounds the delay of the rest
+ * (docs/copy-mode.md). A full ring is counted, never silent.
  */
 static __always_inline void ffpf_copy_out(ffpf_ctx_t *ctx, const struct ffpf_pkt *p,
 					  const struct ffpf_ctl *ctl,
 					  struct ffpf_root_counters *rc)
 {
 	__u32 snap = ctl->snaplen, cap = p->len;
-	__u64 wake;
 
 	if (cap > snap)
 		cap = snap;
@@ -225,19 +229,17 @@ static __always_inline void ffpf_copy_out(ffpf_ctx_t *ctx, const struct ffpf_pkt
 		rc->copy_lost++;
 		return;
 	}
-	wake = (rc->copied & ctl->wake_mask) == ctl->wake_mask ?
-		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	FFPF_COPY_CLASS(64)
-	FFPF_COPY_CLASS(128)
-	FFPF_COPY_CLASS(256)
-	FFPF_COPY_CLASS(512)
-	FFPF_COPY_CLASS(1024)
-	FFPF_COPY_CLASS(2048)
-	FFPF_COPY_CLASS(4096)
-	FFPF_COPY_CLASS(8192)
-	FFPF_COPY_CLASS(16384)
-	FFPF_COPY_CLASS(32768)
-	FFPF_COPY_CLASS(FFPF_SNAPLEN_MAX)
+	FFPF_COPY_CLASS(64, 0)
+	FFPF_COPY_CLASS(128, 0)
+	FFPF_COPY_CLASS(256, 0)
+	FFPF_COPY_CLASS(512, 1)
+	FFPF_COPY_CLASS(1024, 2)
+	FFPF_COPY_CLASS(2048, 3)
+	FFPF_COPY_CLASS(4096, 4)
+	FFPF_COPY_CLASS(8192, 5)
+	FFPF_COPY_CLASS(16384, 6)
+	FFPF_COPY_CLASS(32768, 7)
+	FFPF_COPY_CLASS(FFPF_SNAPLEN_MAX, 8)
 lost:
 	rc->copy_lost++;
 }

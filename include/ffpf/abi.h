@@ -157,7 +157,7 @@ struct ffpf_copy_rec {
 
 #define FFPF_SNAPLEN_MAX	65535		/* largest copy-mode capture, bytes */
 #define FFPF_COPY_RING_DEFAULT	(8U << 20)	/* bytes */
-#define FFPF_COPY_WAKE_DEFAULT	63		/* wake every 64th record */
+#define FFPF_COPY_WAKE_DEFAULT	1023		/* wake every 1024th small record */
 
 /* Per-flow counters kept by the root (per-CPU array, FFPF_MAX_FLOWS entries). */
 struct ffpf_flow_counters {
