@@ -380,8 +380,14 @@ int ffpf_tap_poll_max(struct ffpf_tap *tap, struct ffpf_ibuf **ibufs, int n, __u
 	if (!tap || n < 0 || (n && !ibufs))
 		return -EINVAL;
 	refill(tap);
-	for (int i = 0; i < tap->nsocks && (__u32)total < max; i++)
-		total += rx_one(tap, &tap->socks[i], ibufs, n, max - total);
+	for (int i = 0; i < tap->nsocks && (__u32)total < max; i++) {
+		int got;
+
+		do {	/* batches until the ring is empty or @max is reached */
+			got = rx_one(tap, &tap->socks[i], ibufs, n, max - total);
+			total += got;
+		} while (got == TAP_RX_BATCH && (__u32)total < max);
+	}
 	refill(tap);
 	return total;
 }
