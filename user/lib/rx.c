@@ -125,7 +125,6 @@ struct ffpf_rx {
 	bool held;		/* the last step left records in the ring: IBufs full */
 	bool force;		/* take what comes, hold nothing back (a flow leaves) */
 	int got;		/* tap: packets the last step took */
-	__u64 holds;		/* steps that left records in the ring for a consumer */
 
 	/* Written by whoever holds the lock (the thread, or remove's drain). */
 	__u64 records;		/* copy: ring buffer records read */
@@ -513,27 +512,21 @@ static void rx_step(struct ffpf_rx *rx)
 {
 	int r = 0;
 
+	rx->budget = rx_budget(rx);
+	rx->held = !rx->budget;
 	if (rx->tap) {
 		struct ffpf_pbuf_stats ps;
 		__u64 user;
 
-		rx->budget = rx_budget(rx);
-		rx->held = !rx->budget;
-		if (rx->held)
-			rx->holds++;
-		r = ffpf_tap_poll_max(rx->tap, rx->pool[0]->act, rx->pool[0]->nact, rx->budget);
+		/* held or not: the fill ring is refilled */
+		r = ffpf_tap_poll(rx->tap, rx->pool[0]->act, rx->pool[0]->nact, rx->budget);
 		rx->got = r;
 		ffpf_pbuf_get_stats(rx->pool[0]->pb, &ps);
 		user = rx_user_frames(rx, ps.in_use);
 		if (user > rx->user_high)
 			rx->user_high = user;
-	} else {
-		rx->budget = rx_budget(rx);
-		rx->held = !rx->budget;
-		if (rx->held)
-			rx->holds++;
-		else
-			r = ring_buffer__consume(rx->rb);
+	} else if (!rx->held) {
+		r = ring_buffer__consume(rx->rb);
 		if (r == RX_BUDGET_DONE)
 			r = 0;
 	}

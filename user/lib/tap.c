@@ -346,34 +346,7 @@ static int rx_one(struct ffpf_tap *tap, struct tap_sock *s,
 	return got;
 }
 
-int ffpf_tap_poll(struct ffpf_tap *tap, int timeout_ms,
-		  struct ffpf_ibuf **ibufs, int n)
-{
-	struct pollfd pfd[TAP_MAX_QUEUES];
-	int total = 0, r;
-
-	if (!tap || n < 0 || (n && !ibufs))
-		return -EINVAL;
-	refill(tap);
-	for (int i = 0; i < tap->nsocks; i++)
-		total += rx_one(tap, &tap->socks[i], ibufs, n, TAP_RX_BATCH);
-	if (!total && timeout_ms) {
-		for (int i = 0; i < tap->nsocks; i++) {
-			pfd[i].fd = tap->socks[i].fd;
-			pfd[i].events = POLLIN;
-			pfd[i].revents = 0;
-		}
-		r = poll(pfd, tap->nsocks, timeout_ms);
-		if (r < 0)
-			return -errno;
-		for (int i = 0; i < tap->nsocks; i++)
-			total += rx_one(tap, &tap->socks[i], ibufs, n, TAP_RX_BATCH);
-	}
-	refill(tap);
-	return total;
-}
-
-int ffpf_tap_poll_max(struct ffpf_tap *tap, struct ffpf_ibuf **ibufs, int n, __u32 max)
+int ffpf_tap_poll(struct ffpf_tap *tap, struct ffpf_ibuf **ibufs, int n, __u32 max)
 {
 	int total = 0;
 

@@ -69,21 +69,13 @@ int ffpf_tap_open(struct ffpf_iface *ifc, const struct ffpf_tap_opts *opts,
 		  struct ffpf_tap **out);
 
 /*
- * Producer step: refill the fill rings from the PBuf pool, wait up to
- * @timeout_ms (0: do not wait, -1: forever) for packets, and deliver every
- * received packet to @ibufs (array of @n IBufs, NULL entries allowed; an
- * IBuf takes the packets whose meta.matched has its flow bit). Returns the
- * number of packets received, or a negative errno (-EINTR if a signal cut
- * the wait short).
+ * Producer step, without waiting: refill the fill rings from the PBuf pool
+ * and deliver at most @max received packets (0: none, only the refill) to
+ * @ibufs (array of @n IBufs, NULL entries allowed; an IBuf takes the
+ * packets whose meta.matched has its flow bit); the rest stays queued in
+ * the kernel. Returns the number of packets taken, or -EINVAL.
  */
-int ffpf_tap_poll(struct ffpf_tap *tap, int timeout_ms,
-		  struct ffpf_ibuf **ibufs, int n);
-
-/*
- * As ffpf_tap_poll() without waiting, taking at most @max packets off the
- * RX rings (0: none, only the refill); the rest stays queued in the kernel.
- */
-int ffpf_tap_poll_max(struct ffpf_tap *tap, struct ffpf_ibuf **ibufs, int n, __u32 max);
+int ffpf_tap_poll(struct ffpf_tap *tap, struct ffpf_ibuf **ibufs, int n, __u32 max);
 
 /* Is any socket's RX ring more than three quarters full? */
 bool ffpf_tap_crowded(const struct ffpf_tap *tap);
@@ -94,7 +86,7 @@ __u32 ffpf_tap_queued(const struct ffpf_tap *tap);
 /*
  * Wait up to @timeout_ms for a packet on any socket without touching the
  * rings or the PBuf, so the caller can wait without holding its lock and
- * call ffpf_tap_poll(tap, 0, ...) afterwards. >0: readable, 0: timeout.
+ * call ffpf_tap_poll() afterwards. >0: readable, 0: timeout.
  */
 int ffpf_tap_wait(struct ffpf_tap *tap, int timeout_ms);
 
